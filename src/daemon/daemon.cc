@@ -1,0 +1,116 @@
+#include "daemon/daemon.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include "config/config_holder.h"
+#include "daemon/listen_socket.h"
+#include "daemon/root_lock.h"
+#include "server/backend.h"
+#include "server/image_service.h"
+#include "server/runtime_service.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+namespace crid {
+
+namespace {
+
+sigset_t handled_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+// Creates `dir` if needed; on failure later in start-up, `undo` removes what
+// this start-up created, so a failed start leaves the host as it was.
+Status make_state_dir(const std::string& dir, const char* what, Cleanup& undo) {
+  bool existed = fs::exists(dir);
+  CRID_TRY_CTX(fs::make_dirs(dir, 0700), "creating {} {}", what, dir);
+  if (::access(dir.c_str(), W_OK) != 0)
+    return sys_error("{} {} is not writable", what, dir);
+  if (!existed) undo.add("remove " + dir, [dir] { (void)fs::remove_all(dir); });
+  return Ok();
+}
+
+void reload(const ConfigSources& sources, ConfigHolder& holder) {
+  auto next = load_config(sources);
+  if (!next) {
+    spdlog::error("[reload] keeping the current config: {}", next.error().message());
+    return;
+  }
+  Config live = *holder.get();
+  auto changes = reloadable_changes(live, *next);
+  if (changes.empty()) {
+    spdlog::info("[reload] config re-read; no reloadable setting changed");
+    return;
+  }
+  apply_reloadable(live, *next);
+  if (auto lvl = log::parse_level(live.log_level)) spdlog::set_level(*lvl);
+  for (auto& c : changes) spdlog::info("[reload] {}", c);
+  holder.set(std::move(live));
+}
+
+}  // namespace
+
+void block_daemon_signals() {
+  sigset_t set = handled_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+Status run_daemon(const ConfigSources& sources, Config cfg) {
+  Cleanup undo;
+  CRID_TRY(make_state_dir(cfg.root, "root", undo));
+  CRID_TRY(make_state_dir(cfg.runroot, "runroot", undo));
+  CRID_ASSIGN(UniqueFd lock, lock_root(cfg.root));
+  CRID_TRY(prepare_socket_path(cfg.listen));
+
+  ConfigHolder holder(cfg);
+  server::Backend backend(holder);
+  server::RuntimeServiceImpl runtime_service(backend);
+  server::ImageServiceImpl image_service(backend);
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix://" + cfg.listen, grpc::InsecureServerCredentials());
+  builder.RegisterService(&runtime_service);
+  builder.RegisterService(&image_service);
+  // Node-sized answers (thousands of containers) exceed gRPC's 4 MiB default.
+  builder.SetMaxSendMessageSize(16 << 20);
+  builder.SetMaxReceiveMessageSize(16 << 20);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server)
+    return make_error(ErrorKind::kUnavailable, "cannot listen on {}", cfg.listen);
+  undo.add("remove socket", [&] { ::unlink(cfg.listen.c_str()); });
+  CRID_TRY(secure_socket(cfg.listen));
+  undo.dismiss();
+  spdlog::info("crid {} serving CRI v1 on {} (root {}, runroot {})", CRID_VERSION, cfg.listen,
+               cfg.root, cfg.runroot);
+
+  sigset_t set = handled_signals();
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      reload(sources, holder);
+      continue;
+    }
+    spdlog::info("received {}, shutting down", strsignal(sig));
+    break;
+  }
+  // In-flight calls get a grace period; containers are left running.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  server->Wait();
+  ::unlink(cfg.listen.c_str());
+  spdlog::info("crid stopped");
+  return Ok();
+}
+
+}  // namespace crid

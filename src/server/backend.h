@@ -1,0 +1,25 @@
+// What the RPC handlers reach: the live config and the lifecycle services
+// below the transport. Handlers translate; the work happens behind these.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+
+#include "config/config_holder.h"
+
+namespace crid::server {
+
+struct Backend {
+  explicit Backend(ConfigHolder& c) : config(c) {}
+
+  ConfigHolder& config;
+  std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+
+  // Pod CIDR from UpdateRuntimeConfig, handed to CNI as runtimeConfig.
+  std::mutex pod_cidr_mu;
+  std::string pod_cidr;
+};
+
+}  // namespace crid::server

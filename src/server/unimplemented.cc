@@ -1,0 +1,204 @@
+// RPCs whose feature is not built yet: each answers UNIMPLEMENTED with a
+// sentence naming what is missing, never a fake success.
+#include "server/grpc_status.h"
+#include "server/image_service.h"
+#include "server/runtime_service.h"
+
+namespace crid::server {
+
+grpc::Status RuntimeServiceImpl::RunPodSandbox(grpc::ServerContext*, const v1::RunPodSandboxRequest*,
+    v1::RunPodSandboxResponse*) {
+  return unimplemented("RunPodSandbox: pod sandboxes are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::StopPodSandbox(grpc::ServerContext*, const v1::StopPodSandboxRequest*,
+    v1::StopPodSandboxResponse*) {
+  return unimplemented("StopPodSandbox: pod sandboxes are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::RemovePodSandbox(grpc::ServerContext*, const v1::RemovePodSandboxRequest*,
+    v1::RemovePodSandboxResponse*) {
+  return unimplemented("RemovePodSandbox: pod sandboxes are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::PodSandboxStatus(grpc::ServerContext*, const v1::PodSandboxStatusRequest*,
+    v1::PodSandboxStatusResponse*) {
+  return unimplemented("PodSandboxStatus: pod sandboxes are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::ListPodSandbox(grpc::ServerContext*, const v1::ListPodSandboxRequest*,
+    v1::ListPodSandboxResponse*) {
+  return unimplemented("ListPodSandbox: pod sandboxes are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::StreamPodSandboxes(grpc::ServerContext*, const v1::StreamPodSandboxesRequest*,
+    grpc::ServerWriter<v1::StreamPodSandboxesResponse>*) {
+  return unimplemented("StreamPodSandboxes: pod sandboxes are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::CreateContainer(grpc::ServerContext*, const v1::CreateContainerRequest*,
+    v1::CreateContainerResponse*) {
+  return unimplemented("CreateContainer: containers are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::StartContainer(grpc::ServerContext*, const v1::StartContainerRequest*,
+    v1::StartContainerResponse*) {
+  return unimplemented("StartContainer: containers are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::StopContainer(grpc::ServerContext*, const v1::StopContainerRequest*,
+    v1::StopContainerResponse*) {
+  return unimplemented("StopContainer: containers are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::RemoveContainer(grpc::ServerContext*, const v1::RemoveContainerRequest*,
+    v1::RemoveContainerResponse*) {
+  return unimplemented("RemoveContainer: containers are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::ListContainers(grpc::ServerContext*, const v1::ListContainersRequest*,
+    v1::ListContainersResponse*) {
+  return unimplemented("ListContainers: containers are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::StreamContainers(grpc::ServerContext*, const v1::StreamContainersRequest*,
+    grpc::ServerWriter<v1::StreamContainersResponse>*) {
+  return unimplemented("StreamContainers: containers are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::ContainerStatus(grpc::ServerContext*, const v1::ContainerStatusRequest*,
+    v1::ContainerStatusResponse*) {
+  return unimplemented("ContainerStatus: containers are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::UpdateContainerResources(grpc::ServerContext*, const v1::UpdateContainerResourcesRequest*,
+    v1::UpdateContainerResourcesResponse*) {
+  return unimplemented("UpdateContainerResources: containers are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::ReopenContainerLog(grpc::ServerContext*, const v1::ReopenContainerLogRequest*,
+    v1::ReopenContainerLogResponse*) {
+  return unimplemented("ReopenContainerLog: containers are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::ExecSync(grpc::ServerContext*, const v1::ExecSyncRequest*,
+    v1::ExecSyncResponse*) {
+  return unimplemented("ExecSync: containers are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::Exec(grpc::ServerContext*, const v1::ExecRequest*,
+    v1::ExecResponse*) {
+  return unimplemented("Exec: the streaming server (exec, attach, port-forward) is not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::Attach(grpc::ServerContext*, const v1::AttachRequest*,
+    v1::AttachResponse*) {
+  return unimplemented("Attach: the streaming server (exec, attach, port-forward) is not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::PortForward(grpc::ServerContext*, const v1::PortForwardRequest*,
+    v1::PortForwardResponse*) {
+  return unimplemented("PortForward: the streaming server (exec, attach, port-forward) is not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::ContainerStats(grpc::ServerContext*, const v1::ContainerStatsRequest*,
+    v1::ContainerStatsResponse*) {
+  return unimplemented("ContainerStats: container and pod statistics are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::ListContainerStats(grpc::ServerContext*, const v1::ListContainerStatsRequest*,
+    v1::ListContainerStatsResponse*) {
+  return unimplemented("ListContainerStats: container and pod statistics are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::StreamContainerStats(grpc::ServerContext*, const v1::StreamContainerStatsRequest*,
+    grpc::ServerWriter<v1::StreamContainerStatsResponse>*) {
+  return unimplemented("StreamContainerStats: container and pod statistics are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::PodSandboxStats(grpc::ServerContext*, const v1::PodSandboxStatsRequest*,
+    v1::PodSandboxStatsResponse*) {
+  return unimplemented("PodSandboxStats: container and pod statistics are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::ListPodSandboxStats(grpc::ServerContext*, const v1::ListPodSandboxStatsRequest*,
+    v1::ListPodSandboxStatsResponse*) {
+  return unimplemented("ListPodSandboxStats: container and pod statistics are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::StreamPodSandboxStats(grpc::ServerContext*, const v1::StreamPodSandboxStatsRequest*,
+    grpc::ServerWriter<v1::StreamPodSandboxStatsResponse>*) {
+  return unimplemented("StreamPodSandboxStats: container and pod statistics are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::CheckpointContainer(grpc::ServerContext*, const v1::CheckpointContainerRequest*,
+    v1::CheckpointContainerResponse*) {
+  return unimplemented("CheckpointContainer: checkpoint and restore are not supported by crid");
+}
+
+grpc::Status RuntimeServiceImpl::CheckpointPod(grpc::ServerContext*, const v1::CheckpointPodRequest*,
+    v1::CheckpointPodResponse*) {
+  return unimplemented("CheckpointPod: checkpoint and restore are not supported by crid");
+}
+
+grpc::Status RuntimeServiceImpl::RestorePod(grpc::ServerContext*, const v1::RestorePodRequest*,
+    v1::RestorePodResponse*) {
+  return unimplemented("RestorePod: checkpoint and restore are not supported by crid");
+}
+
+grpc::Status RuntimeServiceImpl::GetContainerEvents(grpc::ServerContext*, const v1::GetEventsRequest*,
+    grpc::ServerWriter<v1::ContainerEventResponse>*) {
+  return unimplemented("GetContainerEvents: container lifecycle events are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::ListMetricDescriptors(grpc::ServerContext*, const v1::ListMetricDescriptorsRequest*,
+    v1::ListMetricDescriptorsResponse*) {
+  return unimplemented("ListMetricDescriptors: container and pod statistics are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::ListPodSandboxMetrics(grpc::ServerContext*, const v1::ListPodSandboxMetricsRequest*,
+    v1::ListPodSandboxMetricsResponse*) {
+  return unimplemented("ListPodSandboxMetrics: container and pod statistics are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::StreamPodSandboxMetrics(grpc::ServerContext*, const v1::StreamPodSandboxMetricsRequest*,
+    grpc::ServerWriter<v1::StreamPodSandboxMetricsResponse>*) {
+  return unimplemented("StreamPodSandboxMetrics: container and pod statistics are not built yet");
+}
+
+grpc::Status RuntimeServiceImpl::UpdatePodSandboxResources(grpc::ServerContext*, const v1::UpdatePodSandboxResourcesRequest*,
+    v1::UpdatePodSandboxResourcesResponse*) {
+  return unimplemented("UpdatePodSandboxResources: pod sandboxes are not built yet");
+}
+
+grpc::Status ImageServiceImpl::ListImages(grpc::ServerContext*, const v1::ListImagesRequest*,
+    v1::ListImagesResponse*) {
+  return unimplemented("ListImages: the image service (registry pulls and the layer store) is not built yet");
+}
+
+grpc::Status ImageServiceImpl::StreamImages(grpc::ServerContext*, const v1::StreamImagesRequest*,
+    grpc::ServerWriter<v1::StreamImagesResponse>*) {
+  return unimplemented("StreamImages: the image service (registry pulls and the layer store) is not built yet");
+}
+
+grpc::Status ImageServiceImpl::ImageStatus(grpc::ServerContext*, const v1::ImageStatusRequest*,
+    v1::ImageStatusResponse*) {
+  return unimplemented("ImageStatus: the image service (registry pulls and the layer store) is not built yet");
+}
+
+grpc::Status ImageServiceImpl::PullImage(grpc::ServerContext*, const v1::PullImageRequest*,
+    v1::PullImageResponse*) {
+  return unimplemented("PullImage: the image service (registry pulls and the layer store) is not built yet");
+}
+
+grpc::Status ImageServiceImpl::RemoveImage(grpc::ServerContext*, const v1::RemoveImageRequest*,
+    v1::RemoveImageResponse*) {
+  return unimplemented("RemoveImage: the image service (registry pulls and the layer store) is not built yet");
+}
+
+grpc::Status ImageServiceImpl::ImageFsInfo(grpc::ServerContext*, const v1::ImageFsInfoRequest*,
+    v1::ImageFsInfoResponse*) {
+  return unimplemented("ImageFsInfo: the image service (registry pulls and the layer store) is not built yet");
+}
+
+}  // namespace crid::server

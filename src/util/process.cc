@@ -1,0 +1,147 @@
+#include "util/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/unique_fd.h"
+
+extern char** environ;
+
+namespace crid {
+
+std::string ProcessOutput::describe() const {
+  std::string what;
+  if (timed_out)
+    what = "timed out";
+  else if (signal != 0)
+    what = fmt::format("killed by signal {}", signal);
+  else
+    what = fmt::format("exited with status {}", exit_code);
+  std::string msg = err.empty() ? out : err;
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  if (!msg.empty()) what += ": " + msg;
+  return what;
+}
+
+namespace {
+
+std::vector<char*> to_cstrings(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  out.reserve(v.size() + 1);
+  for (auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+Result<std::pair<UniqueFd, UniqueFd>> make_pipe() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("creating a pipe");
+  return std::make_pair(UniqueFd(p[0]), UniqueFd(p[1]));
+}
+
+}  // namespace
+
+Result<ProcessOutput> run_process(const SpawnOptions& opts) {
+  if (opts.argv.empty()) return make_error(ErrorKind::kInternal, "run_process: empty argv");
+  CRID_ASSIGN(auto in, make_pipe());
+  CRID_ASSIGN(auto out, make_pipe());
+  CRID_ASSIGN(auto err, make_pipe());
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in.first.get(), 0);
+  posix_spawn_file_actions_adddup2(&fa, out.second.get(), 1);
+  posix_spawn_file_actions_adddup2(&fa, err.second.get(), 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  // The daemon blocks signals in its threads; the child starts clean.
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  auto argv = to_cstrings(opts.argv);
+  std::vector<char*> envp = opts.env ? to_cstrings(*opts.env) : std::vector<char*>{};
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, argv[0], &fa, &attr, argv.data(),
+                         opts.env ? envp.data() : environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    errno = rc;
+    return sys_error("starting {}", opts.argv[0]);
+  }
+  in.first.reset();
+  out.second.reset();
+  err.second.reset();
+
+  ProcessOutput result;
+  size_t in_off = 0;
+  if (opts.stdin_data.empty()) in.second.reset();
+  auto deadline = std::chrono::steady_clock::now() + opts.timeout;
+  ::fcntl(in.second.get(), F_SETFL, O_NONBLOCK);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  while (out.first.valid() || err.first.valid()) {
+    pollfd fds[3];
+    int n = 0;
+    auto add = [&](UniqueFd& fd, short ev) {
+      if (fd.valid()) fds[n++] = pollfd{fd.get(), ev, 0};
+    };
+    add(out.first, POLLIN);
+    add(err.first, POLLIN);
+    add(in.second, POLLOUT);
+    int wait_ms = -1;
+    if (opts.timeout.count() > 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        result.timed_out = true;
+        ::kill(pid, SIGKILL);
+        break;
+      }
+      wait_ms = static_cast<int>(left.count());
+    }
+    int pr = ::poll(fds, n, wait_ms);
+    if (pr < 0 && errno != EINTR) break;
+    for (int i = 0; i < n; i++) {
+      if (!fds[i].revents) continue;
+      if (in.second.valid() && fds[i].fd == in.second.get()) {
+        ssize_t w = ::write(in.second.get(), opts.stdin_data.data() + in_off,
+                            opts.stdin_data.size() - in_off);
+        if (w > 0) in_off += static_cast<size_t>(w);
+        if (w < 0 && errno != EAGAIN) in.second.reset();
+        if (in_off >= opts.stdin_data.size()) in.second.reset();
+        continue;
+      }
+      bool is_out = out.first.valid() && fds[i].fd == out.first.get();
+      UniqueFd& src = is_out ? out.first : err.first;
+      std::string& dst = is_out ? result.out : result.err;
+      char buf[16384];
+      ssize_t r = ::read(src.get(), buf, sizeof buf);
+      if (r <= 0) {
+        if (r < 0 && errno == EINTR) continue;
+        src.reset();
+        continue;
+      }
+      size_t room = opts.max_output > dst.size() ? opts.max_output - dst.size() : 0;
+      if (static_cast<size_t>(r) > room) result.truncated = true;
+      dst.append(buf, std::min(room, static_cast<size_t>(r)));
+    }
+  }
+
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  return result;
+}
+
+}  // namespace crid

@@ -1,0 +1,42 @@
+// Running helper programs (runtimes, CNI plugins, conmon) from a
+// multithreaded daemon: posix_spawn only, so nothing but the kernel runs
+// between fork and exec, and every child is reaped.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace crid {
+
+struct SpawnOptions {
+  std::vector<std::string> argv;                // argv[0] is the program path
+  std::optional<std::vector<std::string>> env;  // unset: inherit the daemon's
+  std::string stdin_data;                       // written to the child's stdin
+  std::chrono::milliseconds timeout{0};         // 0: no timeout
+  size_t max_output = 16 << 20;                 // per stream; extra is dropped
+};
+
+struct ProcessOutput {
+  int exit_code = -1;  // valid when signal == 0
+  int signal = 0;      // the signal that ended it, if any
+  bool timed_out = false;
+  bool truncated = false;
+  std::string out;
+  std::string err;
+
+  bool success() const { return !timed_out && signal == 0 && exit_code == 0; }
+  // "exited with status 2: <stderr>" for error messages.
+  std::string describe() const;
+};
+
+// Runs a program to completion, feeding stdin and capturing stdout and
+// stderr. On timeout the child is SIGKILLed and reaped.
+Result<ProcessOutput> run_process(const SpawnOptions& opts);
+
+}  // namespace crid

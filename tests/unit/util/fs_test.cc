@@ -1,0 +1,44 @@
+#include "util/fs.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+namespace crid {
+namespace {
+
+TEST(JoinWithin, StaysUnderRoot) {
+  EXPECT_EQ(*fs::join_within("/r", "a/b"), "/r/a/b");
+  EXPECT_EQ(*fs::join_within("/r/", "/abs/x"), "/r/abs/x");
+  EXPECT_EQ(*fs::join_within("/r", "a/../b/./c"), "/r/b/c");
+  EXPECT_EQ(*fs::join_within("/r", ""), "/r");
+}
+
+TEST(JoinWithin, RefusesEscapes) {
+  EXPECT_FALSE(fs::join_within("/r", "..").ok());
+  EXPECT_FALSE(fs::join_within("/r", "a/../../etc").ok());
+  EXPECT_FALSE(fs::join_within("/r", std::string_view("a\0b", 3)).ok());
+}
+
+TEST(Fs, AtomicWriteAndRead) {
+  char tmpl[] = "/tmp/crid-fs-test-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  std::string f = dir + "/sub/dir/file";
+  ASSERT_TRUE(fs::make_dirs(dir + "/sub/dir").ok());
+  ASSERT_TRUE(fs::write_file_atomic(f, "hello", 0600).ok());
+  EXPECT_EQ(*fs::read_file(f), "hello");
+  struct stat st;
+  ASSERT_EQ(::stat(f.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_FALSE(fs::read_file(f, 2).ok());
+  auto missing = fs::read_file(dir + "/nope");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().kind(), ErrorKind::kNotFound);
+  ASSERT_TRUE(fs::remove_all(dir).ok());
+  EXPECT_FALSE(fs::exists(dir));
+  EXPECT_TRUE(fs::remove_all(dir).ok());  // idempotent
+}
+
+}  // namespace
+}  // namespace crid

@@ -1,0 +1,46 @@
+#include "util/process.h"
+
+#include <gtest/gtest.h>
+
+namespace crid {
+namespace {
+
+TEST(RunProcess, CapturesOutputAndStatus) {
+  auto r = run_process({.argv = {"/bin/sh", "-c", "cat; echo err >&2; exit 3"},
+                        .stdin_data = "piped input"});
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->out, "piped input");
+  EXPECT_EQ(r->err, "err\n");
+  EXPECT_EQ(r->exit_code, 3);
+  EXPECT_FALSE(r->success());
+  EXPECT_EQ(r->describe(), "exited with status 3: err");
+}
+
+TEST(RunProcess, TimeoutKills) {
+  auto r = run_process({.argv = {"/bin/sleep", "30"}, .timeout = std::chrono::milliseconds(200)});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->timed_out);
+  EXPECT_EQ(r->signal, SIGKILL);
+}
+
+TEST(RunProcess, MissingBinaryIsAnError) {
+  auto r = run_process({.argv = {"/nonexistent/binary"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("/nonexistent/binary"), std::string::npos);
+}
+
+TEST(RunProcess, OutputIsCapped) {
+  auto r = run_process({.argv = {"/bin/sh", "-c", "head -c 100000 /dev/zero"}, .max_output = 1000});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->out.size(), 1000u);
+  EXPECT_TRUE(r->truncated);
+}
+
+TEST(RunProcess, EnvironmentIsExplicitWhenGiven) {
+  auto r = run_process({.argv = {"/bin/sh", "-c", "echo $FOO"}, .env = std::vector<std::string>{"FOO=bar"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->out, "bar\n");
+}
+
+}  // namespace
+}  // namespace crid
