@@ -53,8 +53,9 @@ void reload(const ConfigSources& sources, ConfigHolder& holder) {
     return;
   }
   apply_reloadable(live, *next);
-  if (auto lvl = log::parse_level(live.log_level)) spdlog::set_level(*lvl);
+  // Report before applying the level: a quieter level would hide the report.
   for (auto& c : changes) spdlog::info("[reload] {}", c);
+  if (auto lvl = log::parse_level(live.log_level)) spdlog::set_level(*lvl);
   holder.set(std::move(live));
 }
 

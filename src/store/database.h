@@ -1,0 +1,74 @@
+// The metadata database: one SQLite file under the root, in WAL mode with
+// synchronous commits, so a SIGKILL at any instant leaves the last committed
+// state. Each component owns its tables and creates them itself
+// (CREATE TABLE IF NOT EXISTS) through ensure_schema().
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace crid::store {
+
+class Database;
+
+// A prepared statement; bind by 1-based index, step through rows.
+class Statement {
+ public:
+  Statement(Statement&& o) noexcept;
+  Statement(const Statement&) = delete;
+  ~Statement();
+
+  Statement& bind(int idx, const std::string& v);
+  Statement& bind(int idx, int64_t v);
+  Statement& bind_null(int idx);
+
+  // True while a row is available.
+  Result<bool> step();
+  // Runs to completion (for INSERT/UPDATE/DELETE).
+  Status run();
+
+  std::string text(int col) const;
+  int64_t integer(int col) const;
+  bool is_null(int col) const;
+
+ private:
+  friend class Database;
+  Statement(sqlite3* db, sqlite3_stmt* s, std::string sql) : db_(db), stmt_(s), sql_(std::move(sql)) {}
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  std::string sql_;
+};
+
+class Database {
+ public:
+  static Result<std::unique_ptr<Database>> open(const std::string& path);
+  ~Database();
+
+  Status exec(const std::string& sql);
+  Result<Statement> prepare(const std::string& sql);
+
+  // Runs `fn` inside BEGIN IMMEDIATE .. COMMIT; rolls back if it fails.
+  // Serialized: SQLite has one writer at a time anyway.
+  Status transaction(const std::function<Status()>& fn);
+
+  // Idempotent schema set-up for a component's tables.
+  Status ensure_schema(const std::string& ddl) { return exec(ddl); }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  sqlite3* db_;
+  std::string path_;
+  std::recursive_mutex write_mu_;
+};
+
+}  // namespace crid::store
