@@ -236,6 +236,13 @@ struct DeferredDir {
   Meta meta;
 };
 
+// libarchive leaves the error string unset for some failures (e.g. a stream
+// that ends early); never hand a null pointer to a formatter.
+const char* archive_message(archive* a) {
+  const char* msg = ::archive_error_string(a);
+  return msg ? msg : "unexpected end of data or unknown format error";
+}
+
 // Feeds the outer (decompressing, "raw" format) archive's bytes to the inner
 // tar reader, hashing exactly the bytes of the uncompressed stream.
 struct HashingSource {
@@ -257,7 +264,7 @@ la_ssize_t read_uncompressed(archive* inner, void* client, const void** buf) {
   }
   if (r < ARCHIVE_WARN) {
     archive_set_error(inner, archive_errno(src->outer), "decompressing: %s",
-                      archive_error_string(src->outer));
+                      archive_message(src->outer));
     return -1;
   }
   EVP_DigestUpdate(src->md, block, size);
@@ -368,7 +375,7 @@ class Unpacker {
       if (r == ARCHIVE_EOF) break;
       if (r < ARCHIVE_WARN)
         return make_error(ErrorKind::kInvalidArgument, "reading data: {}",
-                          archive_error_string(in_));
+                          archive_message(in_));
       const char* p = static_cast<const char*>(buf);
       while (size > 0) {
         ssize_t n = ::pwrite(fd.get(), p, size, offset);
@@ -493,10 +500,10 @@ Result<UnpackStats> unpack_layer(int fd, const std::string& dest_dir, const Unpa
   archive_read_support_filter_none(outer.get());
   archive_read_support_format_raw(outer.get());
   if (archive_read_open_fd(outer.get(), fd, 128 * 1024) != ARCHIVE_OK)
-    return fail(fmt::format("reading blob: {}", archive_error_string(outer.get())));
+    return fail(fmt::format("reading blob: {}", archive_message(outer.get())));
   archive_entry* raw_entry = nullptr;
   if (archive_read_next_header(outer.get(), &raw_entry) != ARCHIVE_OK)
-    return fail(fmt::format("reading blob: {}", archive_error_string(outer.get())));
+    return fail(fmt::format("reading blob: {}", archive_message(outer.get())));
 
   std::unique_ptr<EVP_MD_CTX, MdFree> md(EVP_MD_CTX_new());
   if (!md || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1)
@@ -506,7 +513,7 @@ Result<UnpackStats> unpack_layer(int fd, const std::string& dest_dir, const Unpa
   ArchivePtr inner(archive_read_new());
   archive_read_support_format_tar(inner.get());
   if (archive_read_open(inner.get(), &src, nullptr, read_uncompressed, nullptr) != ARCHIVE_OK)
-    return fail(fmt::format("reading tar: {}", archive_error_string(inner.get())));
+    return fail(fmt::format("reading tar: {}", archive_message(inner.get())));
 
   UnpackStats stats;
   Unpacker unpacker(root.get(), inner.get(), opts, stats);
@@ -514,7 +521,7 @@ Result<UnpackStats> unpack_layer(int fd, const std::string& dest_dir, const Unpa
     archive_entry* e = nullptr;
     int r = archive_read_next_header(inner.get(), &e);
     if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return fail(fmt::format("reading tar: {}", archive_error_string(inner.get())));
+    if (r < ARCHIVE_WARN) return fail(fmt::format("reading tar: {}", archive_message(inner.get())));
     ++stats.entries;
     const char* path = archive_entry_pathname(e);
     if (!path) return fail("entry without a readable path name");
@@ -531,7 +538,7 @@ Result<UnpackStats> unpack_layer(int fd, const std::string& dest_dir, const Unpa
   const void* discard;
   while (read_uncompressed(inner.get(), &src, &discard) > 0) {
   }
-  if (!src.eof) return fail(fmt::format("reading tar: {}", archive_error_string(inner.get())));
+  if (!src.eof) return fail(fmt::format("reading tar: {}", archive_message(inner.get())));
 
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

@@ -200,6 +200,14 @@ TEST_F(UnpackTest, GarbageAndTruncatedStreamsFailNamingTheLayer) {
   ASSERT_FALSE(garbage.ok());
   EXPECT_NE(garbage.error().message().find("sha256:testlayer"), std::string::npos);
 
+  // Found by the fuzzer: a gzip stream of zero blocks cut short, for which
+  // libarchive sets no error string.
+  const unsigned char cut[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0x63, 0x60,
+                               0x18, 0x05, 0xa3, 0x60, 0x14, 0x74, 0xef, 0x00, 0x04, 0x00, 0x00};
+  auto no_message = unpack(std::string(reinterpret_cast<const char*>(cut), sizeof cut));
+  ASSERT_FALSE(no_message.ok());
+  EXPECT_NE(no_message.error().message().find("sha256:testlayer"), std::string::npos);
+
   std::string gz = compress(tar({file("f", std::string(100000, 'q'))}), Compression::kGzip);
   auto truncated = unpack(gz.substr(0, gz.size() / 2));
   ASSERT_FALSE(truncated.ok());
