@@ -1,12 +1,14 @@
 #include "image/layer_unpack.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "tar_builder.h"
 #include "util/fs.h"
@@ -125,6 +127,28 @@ INSTANTIATE_TEST_SUITE_P(All, UnpackCompression,
                              default: return std::string("zstd");
                            }
                          });
+
+// The puller may stream a blob through a pipe: no seeking, short reads.
+TEST_F(UnpackTest, ReadsFromAPipe) {
+  std::string raw = tar({dir("p"), file("p/data", std::string(1 << 20, 'p'))});
+  std::string gz = compress(raw, Compression::kGzip);
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  UniqueFd rd(fds[0]), wr(fds[1]);
+  std::thread writer([&] {
+    for (size_t off = 0; off < gz.size();) {
+      ssize_t n = ::write(wr.get(), gz.data() + off, std::min<size_t>(4096, gz.size() - off));
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    wr.reset();
+  });
+  auto r = unpack_layer(rd.get(), layer_, {"sha256:piped", false});
+  writer.join();
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->diff_id, sha256_digest(raw));
+  EXPECT_EQ(fs::read_file(layer_ + "/p/data")->size(), 1u << 20);
+}
 
 TEST_F(UnpackTest, WhiteoutsBecomeOverlayForm) {
   auto blob = tar({dir("etc"), file("etc/.wh.passwd", ""), dir("var"), dir("var/cache"),
