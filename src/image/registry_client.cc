@@ -177,8 +177,9 @@ Result<AuthConfig> lookup_auth_file(const std::string& path, const std::string& 
     return make_error(ErrorKind::kInvalidArgument, "auth file {} is not a JSON object", path);
   if (!j.contains("auths") || !j["auths"].is_object()) return out;
   std::string want = auth_key_host(host);
-  for (auto& [key, entry] : j["auths"].items()) {
-    if (auth_key_host(key) != want || !entry.is_object()) continue;
+  for (auto& item : j["auths"].items()) {
+    const auto& entry = item.value();
+    if (auth_key_host(item.key()) != want || !entry.is_object()) continue;
     auto str = [&](const char* k) {
       return entry.contains(k) && entry[k].is_string() ? entry[k].get<std::string>() : std::string();
     };
