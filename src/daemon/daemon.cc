@@ -76,6 +76,10 @@ Status run_daemon(const ConfigSources& sources, Config cfg) {
 
   ConfigHolder holder(cfg);
   server::Backend backend(holder);
+  CRID_ASSIGN(backend.db, store::Database::open(cfg.root + "/crid.db"));
+  auto images = image::ImageService::open(holder, *backend.db);
+  if (!images) return images.error().wrap("opening the image store");
+  backend.images = std::move(images).value();
   server::RuntimeServiceImpl runtime_service(backend);
   server::ImageServiceImpl image_service(backend);
 

@@ -4,10 +4,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include "config/config_holder.h"
+#include "image/image_service.h"
+#include "store/database.h"
 
 namespace crid::server {
 
@@ -16,6 +19,12 @@ struct Backend {
 
   ConfigHolder& config;
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+
+  // The metadata database (<root>/crid.db), opened first and shared by the
+  // services below; declared before them so it outlives them.
+  std::unique_ptr<store::Database> db;
+  // Pulls, image records and the layer store.
+  std::unique_ptr<image::ImageService> images;
 
   // Pod CIDR from UpdateRuntimeConfig, handed to CNI as runtimeConfig.
   std::mutex pod_cidr_mu;
