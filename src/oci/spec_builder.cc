@@ -178,6 +178,11 @@ SpecBuilder::SpecBuilder(const SpecInputs& inputs) : in_(inputs), spec_(json::ob
 Status SpecBuilder::set_root() {
   if (in_.context.rootfs_path.empty())
     return make_error(ErrorKind::kInvalidArgument, "no rootfs path");
+  // Kubernetes: only a privileged pod may hold privileged containers.
+  if (privileged() && !in_.sandbox.privileged)
+    return make_error(ErrorKind::kInvalidArgument,
+                      "container {} is privileged but its pod {} is not", in_.request.name,
+                      in_.sandbox.name);
   spec_["ociVersion"] = kOciVersion;
   spec_["root"] = {{"path", in_.context.rootfs_path},
                    {"readonly", in_.request.security.readonly_rootfs}};
@@ -238,7 +243,7 @@ Status SpecBuilder::add_default_mounts() {
   mounts.push_back(mount_entry("/dev/pts", "devpts", "devpts",
                                {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
                                 "gid=5"}));
-  if (in_.sandbox.shm_path.empty())
+  if (shm_source().empty())
     mounts.push_back(mount_entry("/dev/shm", "tmpfs", "shm",
                                  {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
   mounts.push_back(mount_entry("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
@@ -247,6 +252,16 @@ Status SpecBuilder::add_default_mounts() {
   std::vector<std::string> cg_opts{"nosuid", "noexec", "nodev", "relatime", priv ? "rw" : "ro"};
   mounts.push_back(mount_entry("/sys/fs/cgroup", "cgroup", "cgroup", cg_opts));
   return Ok();
+}
+
+std::string SpecBuilder::shm_source() const {
+  // A container in the node's IPC namespace shares the node's /dev/shm too
+  // (POSIX shared memory lives there), as containerd and CRI-O do.
+  NamespaceMode ipc = in_.request.security.namespace_options.ipc;
+  if (ipc == NamespaceMode::kNode || (ipc == NamespaceMode::kPod && in_.sandbox.host_ipc))
+    return "/dev/shm";
+  if (ipc == NamespaceMode::kContainer) return "";
+  return in_.sandbox.shm_path;
 }
 
 bool SpecBuilder::mount_requested_at(const std::string& destination) const {
@@ -270,8 +285,8 @@ Status SpecBuilder::add_pod_mounts() {
   for (const auto& [dest, source] : files)
     if (!source->empty() && !mount_requested_at(dest))
       mounts.push_back(bind_mount(dest, *source, ro));
-  if (!in_.sandbox.shm_path.empty() && !mount_requested_at("/dev/shm"))
-    mounts.push_back(bind_mount("/dev/shm", in_.sandbox.shm_path, false));
+  if (std::string shm = shm_source(); !shm.empty() && !mount_requested_at("/dev/shm"))
+    mounts.push_back(bind_mount("/dev/shm", shm, false));
   return Ok();
 }
 

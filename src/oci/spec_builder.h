@@ -66,6 +66,7 @@ class SpecBuilder {
  private:
   bool privileged() const { return in_.request.security.privileged; }
   bool mount_requested_at(const std::string& destination) const;
+  std::string shm_source() const;  // "" for a private tmpfs
 
   const SpecInputs& in_;
   nlohmann::json spec_;

@@ -13,6 +13,7 @@ using testing::has_option;
 SpecInputs privileged_inputs() {
   auto in = basic_inputs();
   in.request.security.privileged = true;
+  in.sandbox.privileged = true;
   in.request.security.seccomp = SecurityProfile{SecurityProfile::Type::kRuntimeDefault, ""};
   in.host_devices = {{"/dev/null", 'c', 1, 3, 0666, 0, 0},
                      {"/dev/sda", 'b', 8, 0, 0660, 0, 6},
@@ -72,6 +73,15 @@ TEST(SpecPrivileged, RequestedDeviceIsNotDuplicated) {
   in.request_devices = {{"/dev/null", 'c', 1, 3, 0666, 0, 0}, {"/dev/sda", 'b', 8, 0, 0660, 0, 6}};
   auto spec = build_or_die(in);
   EXPECT_EQ(spec["linux"]["devices"].size(), 4u);  // 3 host + /dev/mydisk
+}
+
+TEST(SpecPrivileged, RefusedInAnUnprivilegedPod) {
+  auto in = privileged_inputs();
+  in.sandbox.privileged = false;
+  auto r = build_spec(in);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), ErrorKind::kInvalidArgument);
+  EXPECT_NE(r.error().message().find("web-pod"), std::string::npos);
 }
 
 TEST(SpecPrivileged, UnprivilegedContrast) {
