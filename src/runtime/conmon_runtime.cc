@@ -110,6 +110,20 @@ std::vector<std::string> runtime_argv(const MonitorRecord& r, std::vector<std::s
   return argv;
 }
 
+// runc logs errors in logrus text form (time="…" level=error msg="…");
+// keep just the message. Anything else (crun's plain text) is kept as is.
+std::string runtime_message(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  size_t at = text.rfind("level=error msg=\"");
+  if (at == std::string::npos) return text;
+  std::string msg;
+  for (size_t i = at + 17; i < text.size() && text[i] != '"'; i++) {
+    if (text[i] == '\\' && i + 1 < text.size()) i++;
+    msg += text[i];
+  }
+  return msg.empty() ? text : msg;
+}
+
 // Runs `<runtime> [--root R] <args>`; a failure carries the runtime's words.
 Result<ProcessOutput> run_runtime(const MonitorRecord& r, std::vector<std::string> args,
                                   std::string stdin_data = "",
@@ -125,6 +139,7 @@ Result<ProcessOutput> run_runtime(const MonitorRecord& r, std::vector<std::strin
     // Both runc and crun say so when the container is gone.
     bool gone = out.err.find("does not exist") != std::string::npos ||
                 out.err.find("not found") != std::string::npos;
+    out.err = runtime_message(std::move(out.err));
     return Error(gone ? ErrorKind::kNotFound : ErrorKind::kInternal,
                  fmt::format("{} {} of container {}: {}", r.handler.runtime_path, verb, r.id,
                              out.describe()));
@@ -270,11 +285,6 @@ Result<pid_t> read_pid_file(const std::string& path) {
   if (v <= 0 || end == text.c_str())
     return make_error(ErrorKind::kInternal, "pid file {} holds \"{}\"", path, text.substr(0, 32));
   return static_cast<pid_t>(v);
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
 }
 
 // conmon's command line names the container id; checking it guards against
@@ -469,7 +479,7 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
   if (sync_msg->data <= 0) {
     std::string runtime = o.handler.runtime_path.substr(o.handler.runtime_path.rfind('/') + 1);
     return make_error(ErrorKind::kInternal, "creating container {}: {} create failed: {}", o.id,
-                      runtime, sync_msg->message.empty() ? "no message" : trim(sync_msg->message));
+                      runtime, sync_msg->message.empty() ? "no message" : runtime_message(sync_msg->message));
   }
   rec.init_pid = sync_msg->data;
   if (!monitor_pid) return monitor_pid.error().wrap(fmt::format("creating container {}", o.id));

@@ -36,7 +36,7 @@ std::vector<std::string> hierarchies() {
   if (!d) return out;
   while (auto* e = ::readdir(d)) {
     std::string name = e->d_name;
-    if (name == "." || name == ".." || name == "cpuset") continue;
+    if (name == "." || name == "..") continue;
     std::string path = std::string(kCgroupRoot) + "/" + name;
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
@@ -50,6 +50,7 @@ std::vector<std::string> hierarchies() {
 
 Status place_in_cgroup(const std::string& rel_path, pid_t pid) {
   for (const auto& h : hierarchies()) {
+    if (h == std::string(kCgroupRoot) + "/cpuset") continue;
     CRID_ASSIGN(std::string dir, fs::join_within(h, rel_path));
     CRID_TRY_CTX(fs::make_dirs(dir), "creating monitor cgroup");
     std::string procs = dir + "/cgroup.procs";

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <iostream>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -326,7 +327,7 @@ TEST_P(ConmonRuntimeTest, UpdateResourcesChangesTheMemoryLimit) {
   auto text = fs::read_file(limit_file);
   ASSERT_TRUE(text);
   EXPECT_EQ(std::stoll(*text), 67108864);
-  auto bad = rt_.update_resources(id, R"({"memory": {"limit": "lots"}})");
+  auto bad = rt_.update_resources(id, "{not json");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message().find(id), std::string::npos);
 }
@@ -405,6 +406,7 @@ TEST_P(ConmonRuntimeTest, MissingRuntimeBinaryIsAClearError) {
   o.handler.runtime_path = "/nonexistent/" + GetParam();
   auto r = rt_.create(o);
   ASSERT_FALSE(r);
+  std::cout << "error: " << r.error().message() << "\n";
   EXPECT_NE(r.error().message().find(id), std::string::npos) << r.error().message();
   EXPECT_NE(r.error().message().find("/nonexistent/" + GetParam()), std::string::npos)
       << r.error().message();
@@ -423,10 +425,12 @@ TEST_P(ConmonRuntimeTest, BadEntrypointIsAClearError) {
     created_.push_back(id);
     auto s = rt_.start(id);
     ASSERT_FALSE(s) << "starting a container whose entrypoint does not exist succeeded";
+    std::cout << "error at start: " << s.error().message() << "\n";
     EXPECT_NE(s.error().message().find("/nonexistent"), std::string::npos) << s.error().message();
     return;
   }
   std::string msg = r.error().message();
+  std::cout << "error: " << msg << "\n";
   EXPECT_NE(msg.find(id), std::string::npos) << msg;
   EXPECT_NE(msg.find("create failed"), std::string::npos) << msg;
   EXPECT_NE(msg.find("/nonexistent"), std::string::npos) << msg;
