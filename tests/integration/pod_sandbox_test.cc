@@ -3,7 +3,11 @@
 // also checks that nothing is left behind (mounts, pins, veths, host-local
 // allocations, CNI cache entries, pod dirs).
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -42,6 +46,38 @@ std::string read_text(const std::string& path) {
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
+}
+
+// GET /index.html with a 2 s budget per step; the body, or "" on failure.
+// (busybox wget -T crashes in Debian 12's busybox, so the test speaks HTTP.)
+std::string http_get(const std::string& ip, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, ip.c_str(), &addr.sin_addr);
+  std::string response;
+  auto wait_for = [&](short ev) {
+    pollfd p{fd, ev, 0};
+    return ::poll(&p, 1, 2000) == 1;
+  };
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 ||
+            (errno == EINPROGRESS && wait_for(POLLOUT));
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (ok) ok = ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+  std::string req = "GET /index.html HTTP/1.0\r\n\r\n";
+  if (ok) ok = ::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size());
+  while (ok && wait_for(POLLIN)) {
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    response.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  auto body = response.find("\r\n\r\n");
+  return body == std::string::npos ? "" : response.substr(body + 4);
 }
 
 class PodSandboxTest : public ::testing::Test {
@@ -244,26 +280,23 @@ TEST_F(PodSandboxTest, HostPortForwardsToAListenerInThePod) {
 
   // Through the host port on the bridge gateway (a host address) and on
   // loopback (portmap enables route_localnet and SNATs for it).
-  std::string port = std::to_string(pm->host_port());
   std::string got_gw, got_lo;
   for (int i = 0; i < 50 && got_gw.empty(); i++) {
-    auto r = run_program({"busybox", "wget", "-q", "-T", "2", "-O", "-",
-                          "http://" + net().gateway() + ":" + port + "/index.html"});
-    if (r.status == 0) got_gw = r.output;
-    else std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    got_gw = http_get(net().gateway(), pm->host_port());
+    if (got_gw.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  auto lo = run_program({"busybox", "wget", "-q", "-T", "2", "-O", "-",
-                         "http://127.0.0.1:" + port + "/index.html"});
-  got_lo = lo.status == 0 ? lo.output : "failed: " + lo.output;
+  got_lo = http_get("127.0.0.1", pm->host_port());
   ::kill(httpd, SIGTERM);
   ::waitpid(httpd, nullptr, 0);
   EXPECT_EQ(got_gw, "hello from the pod\n");
   EXPECT_EQ(got_lo, "hello from the pod\n");
+  auto rules = run_program({"iptables-save", "-t", "nat"});
+  EXPECT_NE(rules.output.find(id), std::string::npos) << rules.output;
   ASSERT_TRUE(remove(id).ok());
-  // portmap's DEL removed the forwarding.
-  auto after = run_program({"busybox", "wget", "-q", "-T", "2", "-O", "-",
-                            "http://" + net().gateway() + ":" + port + "/index.html"});
-  EXPECT_NE(after.status, 0);
+  // portmap's DEL removed the forwarding rules of this pod.
+  rules = run_program({"iptables-save", "-t", "nat"});
+  EXPECT_EQ(rules.status, 0);
+  EXPECT_EQ(rules.output.find(id), std::string::npos) << rules.output;
 }
 
 TEST_F(PodSandboxTest, DnsConfigLandsInResolvConf) {
