@@ -10,6 +10,7 @@
 
 #include "config/config_holder.h"
 #include "image/image_service.h"
+#include "sandbox/sandbox_manager.h"
 #include "store/database.h"
 
 namespace crid::server {
@@ -29,6 +30,14 @@ struct Backend {
   // Pod CIDR from UpdateRuntimeConfig, handed to CNI as runtimeConfig.
   std::mutex pod_cidr_mu;
   std::string pod_cidr;
+
+  // Pod sandboxes (RunPodSandbox ... ListPodSandbox).
+  std::unique_ptr<sandbox::SandboxManager> pods;
+
+  std::string current_pod_cidr() {
+    std::lock_guard lock(pod_cidr_mu);
+    return pod_cidr;
+  }
 };
 
 }  // namespace crid::server
