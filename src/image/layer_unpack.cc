@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <memory>
+#include <set>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -341,8 +342,12 @@ class Unpacker {
   }
 
   // Directory metadata last, so child creation does not disturb mtimes.
+  // Deepest entries first (a parent's final mode could deny reaching its
+  // children); a directory listed twice takes its last entry's metadata.
   Status finish() {
+    std::set<std::string> done;
     for (auto it = deferred_.rbegin(); it != deferred_.rend(); ++it) {
+      if (!done.insert(join(it->path, it->path.size())).second) continue;
       auto fd = open_dir_in_root(root_, it->path, it->path.size(), false);
       if (!fd) continue;  // replaced by a later entry
       CRID_TRY_CTX(apply_meta_fd(fd->get(), it->meta), "entry {}", join(it->path, it->path.size()));

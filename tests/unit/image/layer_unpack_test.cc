@@ -169,6 +169,18 @@ TEST_F(UnpackTest, WhiteoutsBecomeOverlayForm) {
   EXPECT_EQ(v[0], 'y');
 }
 
+TEST_F(UnpackTest, RepeatedDirectoryTakesLastMetadata) {
+  TarEntry first = dir("d", 0700);
+  first.mtime = 1000;
+  TarEntry last = dir("d", 0751);
+  last.mtime = 2000;
+  auto r = unpack(tar({first, file("d/f", "x"), last}));
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  struct stat st = lstat_of("d");
+  EXPECT_EQ(st.st_mode & 07777, 0751u);
+  EXPECT_EQ(st.st_mtim.tv_sec, 2000);
+}
+
 TEST_F(UnpackTest, WhiteoutReplacesEarlierEntryOfSameLayer) {
   auto r = unpack(tar({dir("a"), file("a/x", "1"), file("a/.wh.x", "")}));
   ASSERT_TRUE(r.ok()) << r.error().message();
