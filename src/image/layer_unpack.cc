@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <memory>
+#include <set>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -341,8 +342,12 @@ class Unpacker {
   }
 
   // Directory metadata last, so child creation does not disturb mtimes.
+  // Deepest entries first (a parent's final mode could deny reaching its
+  // children); a directory listed twice takes its last entry's metadata.
   Status finish() {
+    std::set<std::string> done;
     for (auto it = deferred_.rbegin(); it != deferred_.rend(); ++it) {
+      if (!done.insert(join(it->path, it->path.size())).second) continue;
       auto fd = open_dir_in_root(root_, it->path, it->path.size(), false);
       if (!fd) continue;  // replaced by a later entry
       CRID_TRY_CTX(apply_meta_fd(fd->get(), it->meta), "entry {}", join(it->path, it->path.size()));
@@ -422,11 +427,23 @@ class Unpacker {
     return Ok();
   }
 
+  // OCI image-spec: a whiteout applies only to lower layers; what this same
+  // layer put at that name stays. A file here already shadows the lower
+  // one; a directory here must also hide the lower one's children, which
+  // overlayfs expresses by making it opaque.
   Status whiteout(const Components& comps, const std::string& target) {
     if (target.empty() || target == "." || target == "..")
       return make_error(ErrorKind::kInvalidArgument, "malformed whiteout");
     CRID_ASSIGN(UniqueFd pfd, open_dir_in_root(root_, comps, comps.size() - 1, true));
-    CRID_TRY(remove_at(pfd.get(), target));
+    struct stat st;
+    if (::fstatat(pfd.get(), target.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (!S_ISDIR(st.st_mode)) return Ok();
+      UniqueFd dfd(::openat(pfd.get(), target.c_str(),
+                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!dfd.valid()) return sys_error("opening {}", target);
+      return mark_opaque(dfd.get());
+    }
+    if (errno != ENOENT) return sys_error("stat {}", target);
     if (::mknodat(pfd.get(), target.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0)
       return sys_error("creating whiteout for {}", target);
     return chown_tolerant(::fchownat(pfd.get(), target.c_str(), 0, 0, AT_SYMLINK_NOFOLLOW),
@@ -435,10 +452,13 @@ class Unpacker {
 
   Status opaque(const Components& comps) {
     CRID_ASSIGN(UniqueFd dfd, open_dir_in_root(root_, comps, comps.size() - 1, true));
-    if (::fsetxattr(dfd.get(), "trusted.overlay.opaque", "y", 1, 0) == 0) return Ok();
+    return mark_opaque(dfd.get());
+  }
+
+  static Status mark_opaque(int dirfd) {
+    if (::fsetxattr(dirfd, "trusted.overlay.opaque", "y", 1, 0) == 0) return Ok();
     // Unprivileged overlay mounts (userxattr) read the user.* namespace.
-    if (errno == EPERM && !is_root() &&
-        ::fsetxattr(dfd.get(), "user.overlay.opaque", "y", 1, 0) == 0)
+    if (errno == EPERM && !is_root() && ::fsetxattr(dirfd, "user.overlay.opaque", "y", 1, 0) == 0)
       return Ok();
     return sys_error("marking directory opaque");
   }

@@ -169,10 +169,31 @@ TEST_F(UnpackTest, WhiteoutsBecomeOverlayForm) {
   EXPECT_EQ(v[0], 'y');
 }
 
-TEST_F(UnpackTest, WhiteoutReplacesEarlierEntryOfSameLayer) {
-  auto r = unpack(tar({dir("a"), file("a/x", "1"), file("a/.wh.x", "")}));
+TEST_F(UnpackTest, RepeatedDirectoryTakesLastMetadata) {
+  TarEntry first = dir("d", 0700);
+  first.mtime = 1000;
+  TarEntry last = dir("d", 0751);
+  last.mtime = 2000;
+  auto r = unpack(tar({first, file("d/f", "x"), last}));
   ASSERT_TRUE(r.ok()) << r.error().message();
-  EXPECT_TRUE(S_ISCHR(lstat_of("a/x").st_mode));
+  struct stat st = lstat_of("d");
+  EXPECT_EQ(st.st_mode & 07777, 0751u);
+  EXPECT_EQ(st.st_mtim.tv_sec, 2000);
+}
+
+// OCI image-spec: whiteouts apply to lower layers only, never to what the
+// same layer holds at that name, before or after the whiteout entry.
+TEST_F(UnpackTest, WhiteoutKeepsSameLayerEntries) {
+  auto r = unpack(tar({dir("a"), file("a/x", "1"), file("a/.wh.x", ""), file("a/.wh.y", ""),
+                       file("a/y", "2"), dir("a/sub"), file("a/sub/k", "k"), file("a/.wh.sub", "")}));
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(*fs::read_file(layer_ + "/a/x"), "1");
+  EXPECT_EQ(*fs::read_file(layer_ + "/a/y"), "2");
+  EXPECT_EQ(*fs::read_file(layer_ + "/a/sub/k"), "k");
+  if (::geteuid() != 0) GTEST_SKIP() << "trusted.* xattrs need root";
+  char v[4] = {};
+  EXPECT_EQ(::lgetxattr((layer_ + "/a/sub").c_str(), "trusted.overlay.opaque", v, sizeof v), 1)
+      << "the lower a/sub's children stay hidden";
 }
 
 TEST_F(UnpackTest, XattrsKeptButOverlayXattrsNotForgeable) {
