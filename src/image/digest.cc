@@ -41,4 +41,12 @@ std::string sha256_digest(std::string_view data) {
   return h.finish();
 }
 
+bool is_sha256_digest(std::string_view digest) {
+  constexpr std::string_view kPrefix = "sha256:";
+  if (!digest.starts_with(kPrefix) || digest.size() != kPrefix.size() + 64) return false;
+  for (char c : digest.substr(kPrefix.size()))
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
 }  // namespace crid::image

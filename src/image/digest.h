@@ -25,4 +25,8 @@ class Sha256 {
 
 std::string sha256_digest(std::string_view data);
 
+// "sha256:" followed by 64 lowercase hex digits: the only digest form crid
+// accepts, since its hex part becomes a directory name.
+bool is_sha256_digest(std::string_view digest);
+
 }  // namespace crid::image

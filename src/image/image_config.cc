@@ -2,6 +2,7 @@
 // container creation needs, with type errors that name the field.
 #include <nlohmann/json.hpp>
 
+#include "image/digest.h"
 #include "image/image_store.h"
 #include "image/layer_unpack.h"
 

@@ -1,3 +1,4 @@
+#include "image/digest.h"
 #include "image/image_store.h"
 
 #include <chrono>

@@ -1,3 +1,4 @@
+#include "image/digest.h"
 #include "image/layer_store.h"
 
 #include <dirent.h>

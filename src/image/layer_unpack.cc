@@ -1,3 +1,4 @@
+#include "image/digest.h"
 #include "image/layer_unpack.h"
 
 #include <archive.h>
@@ -482,14 +483,6 @@ std::string hex(const unsigned char* p, size_t n) {
 }
 
 }  // namespace
-
-bool is_sha256_digest(std::string_view digest) {
-  constexpr std::string_view kPrefix = "sha256:";
-  if (!digest.starts_with(kPrefix) || digest.size() != kPrefix.size() + 64) return false;
-  for (char c : digest.substr(kPrefix.size()))
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
 
 bool kernel_has_openat2() {
   static const bool has = [] {

@@ -37,10 +37,6 @@ struct UnpackStats {
 // left partially filled: the caller owns it and removes it.
 Result<UnpackStats> unpack_layer(int fd, const std::string& dest_dir, const UnpackOptions& opts);
 
-// "sha256:" followed by 64 lowercase hex digits: the only digest form the
-// stores accept, since its hex part becomes a directory name.
-bool is_sha256_digest(std::string_view digest);
-
 // True when the running kernel has openat2(2) (Linux >= 5.6); the unpacker
 // then resolves parents with RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS, else it
 // walks them one component at a time with O_NOFOLLOW.

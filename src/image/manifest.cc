@@ -1,3 +1,4 @@
+#include "image/digest.h"
 #include "image/manifest.h"
 
 #include <sys/utsname.h>

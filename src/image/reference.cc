@@ -1,3 +1,4 @@
+#include "image/digest.h"
 #include "image/reference.h"
 
 #include <cctype>
@@ -86,13 +87,6 @@ bool has_upper(std::string_view s) {
 }
 
 }  // namespace
-
-bool is_sha256_digest(std::string_view s) {
-  if (s.size() != 71 || s.substr(0, 7) != "sha256:") return false;
-  for (char c : s.substr(7))
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
 
 std::string Reference::str() const {
   std::string s = name();
