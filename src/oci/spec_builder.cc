@@ -114,18 +114,21 @@ void add_namespace(json& list, const char* type, const std::string& path = "") {
 
 }  // namespace
 
+// The lists the kubelet itself sends for procMount Default, which are also
+// containerd's and Docker's defaults (/proc/asound masked, where the older
+// runtime-tools defaults CRI-O started from only made it read-only).
 const std::vector<std::string>& default_masked_paths() {
   static const std::vector<std::string> paths{
-      "/proc/acpi",        "/proc/kcore",       "/proc/keys",
-      "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-      "/proc/sched_debug", "/proc/scsi",        "/sys/firmware",
-      "/sys/devices/virtual/powercap"};
+      "/proc/asound",      "/proc/acpi",        "/proc/kcore",
+      "/proc/keys",        "/proc/latency_stats", "/proc/timer_list",
+      "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+      "/sys/firmware",     "/sys/devices/virtual/powercap"};
   return paths;
 }
 
 const std::vector<std::string>& default_readonly_paths() {
-  static const std::vector<std::string> paths{"/proc/asound", "/proc/bus",  "/proc/fs",
-                                              "/proc/irq",    "/proc/sys", "/proc/sysrq-trigger"};
+  static const std::vector<std::string> paths{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                              "/proc/sysrq-trigger"};
   return paths;
 }
 

@@ -17,7 +17,7 @@
 namespace crid::oci {
 
 // The masked and read-only /proc and /sys paths of an unprivileged container
-// when the request does not name its own (CRI-O's lists).
+// when the request does not name its own (the kubelet's and containerd's).
 const std::vector<std::string>& default_masked_paths();
 const std::vector<std::string>& default_readonly_paths();
 
