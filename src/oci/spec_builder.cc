@@ -199,11 +199,17 @@ Status SpecBuilder::set_process() {
   json& p = spec_["process"];
   p["args"] = std::move(args);
   p["env"] = merge_env(in_.image.env, in_.sandbox.hostname, req.envs, req.tty);
-  std::string cwd = !req.working_dir.empty() ? req.working_dir
-                    : !in_.image.working_dir.empty() ? in_.image.working_dir
-                                                     : "/";
-  if (cwd.front() != '/')
-    return make_error(ErrorKind::kInvalidArgument, "working directory \"{}\" is not absolute", cwd);
+  std::string cwd = "/";
+  if (!req.working_dir.empty()) {
+    if (req.working_dir.front() != '/')
+      return make_error(ErrorKind::kInvalidArgument, "working directory \"{}\" is not absolute",
+                        req.working_dir);
+    cwd = req.working_dir;
+  } else if (!in_.image.working_dir.empty()) {
+    // Image builders take a relative WORKDIR from "/"; so does crid.
+    cwd = in_.image.working_dir.front() == '/' ? in_.image.working_dir
+                                               : "/" + in_.image.working_dir;
+  }
   p["cwd"] = cwd;
   p["terminal"] = req.tty;
   json nofile = {{"type", "RLIMIT_NOFILE"},
@@ -328,6 +334,11 @@ Status SpecBuilder::add_cri_mounts() {
     requested.push_back(std::move(entry));
   }
   for (const auto& v : in_.image_volumes) {
+    if (v.container_path.empty() || v.container_path.front() != '/' || v.host_dir.empty())
+      return make_error(ErrorKind::kInvalidArgument,
+                        "image volume \"{}\" of container {} needs an absolute path and a host "
+                        "directory",
+                        v.container_path, name);
     std::string dest = clean_path(v.container_path);
     if (std::find(claimed.begin(), claimed.end(), dest) != claimed.end()) continue;
     claimed.push_back(dest);
