@@ -95,7 +95,7 @@ const char* propagation_option(MountPropagation p) {
   return "rprivate";
 }
 
-std::string namespace_path_for(NamespaceMode mode) {
+std::string mode_name(NamespaceMode mode) {
   switch (mode) {
     case NamespaceMode::kPod: return "POD";
     case NamespaceMode::kContainer: return "CONTAINER";
@@ -392,7 +392,7 @@ Status SpecBuilder::set_namespaces() {
     case NamespaceMode::kTarget:
       return make_error(ErrorKind::kInvalidArgument,
                         "network namespace mode {} is not valid for container {}",
-                        namespace_path_for(opts.network), in_.request.name);
+                        mode_name(opts.network), in_.request.name);
   }
 
   switch (opts.ipc) {
@@ -404,7 +404,7 @@ Status SpecBuilder::set_namespaces() {
     case NamespaceMode::kTarget:
       return make_error(ErrorKind::kInvalidArgument,
                         "ipc namespace mode {} is not valid for container {}",
-                        namespace_path_for(opts.ipc), in_.request.name);
+                        mode_name(opts.ipc), in_.request.name);
   }
 
   // UTS follows the network: a host-network pod sees the node's hostname.
