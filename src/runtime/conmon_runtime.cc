@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "runtime/exit_watcher.h"
@@ -137,10 +139,17 @@ Result<ProcessOutput> run_runtime(const MonitorRecord& r, std::vector<std::strin
   CRID_ASSIGN(auto out, run_process(so));
   if (!out.success()) {
     // Both runc and crun say so when the container is gone.
-    bool gone = out.err.find("does not exist") != std::string::npos ||
-                out.err.find("not found") != std::string::npos;
+    std::string lower = out.err;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool gone = lower.find("does not exist") != std::string::npos ||
+                lower.find("not found") != std::string::npos;
+    // ... and this when it exists but its process has ended.
+    bool stopped = lower.find("not running") != std::string::npos ||
+                   lower.find("no such process") != std::string::npos;
     out.err = runtime_message(std::move(out.err));
-    return Error(gone ? ErrorKind::kNotFound : ErrorKind::kInternal,
+    return Error(gone      ? ErrorKind::kNotFound
+                 : stopped ? ErrorKind::kFailedPrecondition
+                           : ErrorKind::kInternal,
                  fmt::format("{} {} of container {}: {}", r.handler.runtime_path, verb, r.id,
                              out.describe()));
   }
@@ -444,9 +453,13 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
     });
     CRID_TRY_CTX(place_in_cgroup(rec.monitor_cgroup, middle), "creating container {}", o.id);
   }
+  // A failed write means conmon already died (bad flags, unopenable log):
+  // its exit status and stderr, read below, say why.
+  ::signal(SIGPIPE, SIG_IGN);  // as run_process does: EPIPE, not death
   char go = 0;
+  std::optional<Error> start_error;
   if (::write(start_pipe.write.get(), &go, 1) != 1)
-    return sys_error("creating container {}: signalling conmon to start", o.id);
+    start_error = sys_error("creating container {}: signalling conmon to start", o.id);
   start_pipe.write.reset();
 
   // The first conmon process forks the real monitor and exits.
@@ -461,6 +474,7 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
                                         : fmt::format("signal {}", WTERMSIG(status)),
                       why.empty() ? "" : ": ", why);
   }
+  if (start_error) return *start_error;
   auto monitor_pid = read_pid_file(o.bundle_dir + "/" + kConmonPidFile);
   if (monitor_pid) rec.monitor_pid = *monitor_pid;
   undo.add("runtime state", [&] {
@@ -478,8 +492,11 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
   }
   if (sync_msg->data <= 0) {
     std::string runtime = o.handler.runtime_path.substr(o.handler.runtime_path.rfind('/') + 1);
-    return make_error(ErrorKind::kInternal, "creating container {}: {} create failed: {}", o.id,
-                      runtime, sync_msg->message.empty() ? "no message" : runtime_message(sync_msg->message));
+    std::string msg = sync_msg->message.empty() ? "no message" : runtime_message(sync_msg->message);
+    // runc already starts its message with "runc create failed".
+    std::string prefix = runtime + " create failed";
+    if (msg.rfind(prefix, 0) != 0) msg = prefix + ": " + msg;
+    return make_error(ErrorKind::kInternal, "creating container {}: {}", o.id, msg);
   }
   rec.init_pid = sync_msg->data;
   if (!monitor_pid) return monitor_pid.error().wrap(fmt::format("creating container {}", o.id));

@@ -89,8 +89,14 @@ class ConmonRuntimeTest : public ::testing::TestWithParam<std::string> {
 
   void TearDown() override {
     watcher_.stop();
-    for (const auto& id : created_) (void)rt_.remove(id);
-    if (!cgroup_parent_.empty()) (void)remove_cgroup(cgroup_parent_);
+    for (const auto& id : created_) {
+      auto s = rt_.remove(id);
+      EXPECT_TRUE(s) << s.error().message();
+    }
+    if (!cgroup_parent_.empty()) {
+      auto s = remove_cgroup(cgroup_parent_);
+      EXPECT_TRUE(s) << s.error().message();
+    }
   }
 
   std::string bundle_dir(const std::string& id) { return dir_.file("bundles/" + id); }
@@ -437,6 +443,53 @@ TEST_P(ConmonRuntimeTest, BadEntrypointIsAClearError) {
   expect_clean_failure(id, o.bundle_dir, o.log_path, handler_.runtime_root, dir_.file("exits/" + id));
   EXPECT_FALSE(cgroup_exists(container_cgroup(id)));
   EXPECT_FALSE(cgroup_exists(cgroup_parent_ + "/crid-conmon-" + id));
+}
+
+TEST_P(ConmonRuntimeTest, ConmonStartupFailureIsReported) {
+  std::string id = new_id();
+  auto o = options_for(id, BundleOptions{});
+  // conmon cannot open a directory as its log file and says so on stderr
+  // before it forks.
+  o.log_path = dir_.path();
+  auto r = rt_.create(o);
+  ASSERT_FALSE(r);
+  std::string msg = r.error().message();
+  std::cout << "error: " << msg << "\n";
+  EXPECT_NE(msg.find(id), std::string::npos) << msg;
+  EXPECT_NE(msg.find("conmon failed"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("log"), std::string::npos) << msg;
+  EXPECT_TRUE(fs::exists(dir_.path())) << "the log path given was not ours to remove";
+  expect_clean_failure(id, o.bundle_dir, "/nonexistent-log", handler_.runtime_root,
+                       dir_.file("exits/" + id));
+  EXPECT_FALSE(cgroup_exists(cgroup_parent_ + "/crid-conmon-" + id));
+}
+
+TEST_P(ConmonRuntimeTest, CreateTimeoutKillsTheMonitor) {
+  // A runtime whose create hangs: the create must give up, kill conmon
+  // (and the hung runtime with it) and leave nothing behind.
+  std::string fake = dir_.write("hung-runtime",
+                                "#!/bin/sh\n"
+                                "case \"$*\" in *create*) exec sleep 3600 ;; esac\n"
+                                "exit 1\n");
+  ASSERT_EQ(::chmod(fake.c_str(), 0755), 0);
+  std::string id = new_id();
+  auto o = options_for(id, BundleOptions{});
+  o.handler.runtime_path = fake;
+  o.timeout = 1s;
+  auto r = rt_.create(o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), ErrorKind::kDeadlineExceeded);
+  EXPECT_NE(r.error().message().find(id), std::string::npos) << r.error().message();
+  expect_clean_failure(id, o.bundle_dir, o.log_path, handler_.runtime_root, dir_.file("exits/" + id));
+  EXPECT_TRUE(eventually([&] { return !cgroup_exists(cgroup_parent_ + "/crid-conmon-" + id); }));
+}
+
+TEST_P(ConmonRuntimeTest, KillOfAnExitedContainerIsAPreconditionError) {
+  std::string id = run({"/bin/true"});
+  ASSERT_TRUE(wait_exit(id));
+  auto s = rt_.kill(id, SIGTERM);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().kind(), ErrorKind::kFailedPrecondition) << s.error().message();
 }
 
 TEST_P(ConmonRuntimeTest, RecoverFindsTheRunningContainerAndItsMonitor) {
