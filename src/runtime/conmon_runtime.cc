@@ -717,6 +717,11 @@ Result<RecoveredContainer> ConmonRuntime::recover(const std::string& id, const s
   return out;
 }
 
+bool ConmonRuntime::oom_killed(const std::string& id) {
+  auto rec = lookup(id);
+  return rec && oom_marker(*rec);
+}
+
 bool ConmonRuntime::monitor_alive(const std::string& id) {
   auto rec = lookup(id);
   return rec && conmon_alive(*rec);

@@ -12,7 +12,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -20,6 +22,7 @@
 #include <condition_variable>
 #include <iostream>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -34,6 +37,7 @@
 #include "util/fs.h"
 #include "util/ids.h"
 #include "util/process.h"
+#include "util/unique_fd.h"
 
 namespace crid::runtime {
 namespace {
@@ -80,6 +84,7 @@ class ConmonRuntimeTest : public ::testing::TestWithParam<std::string> {
       GTEST_SKIP() << "crun cases run inside CrunLauncher's private mount namespace";
     cgroup_parent_ = "/crid-it-" + random_hex(6);
     handler_ = RuntimeHandler{runtime_binary(GetParam()), "oci", dir_.file("runtime-root")};
+    watcher_.set_oom_check([this](const std::string& id) { return rt_.oom_killed(id); });
     ASSERT_TRUE(watcher_.start(dir_.file("exits"), [this](const ExitEvent& ev) {
       std::lock_guard lock(mu_);
       exits_[ev.id] = ev;
@@ -186,6 +191,7 @@ TEST_P(ConmonRuntimeTest, ExitCodesZeroAndOneComeFromTheExitFile) {
   ASSERT_TRUE(e0 && e1) << "exit watcher saw no exit";
   EXPECT_EQ(e0->code, 0);
   EXPECT_EQ(e1->code, 1);
+  EXPECT_FALSE(e1->oom_killed);
   auto s1 = rt_.exit_status(bad);
   ASSERT_TRUE(s1);
   ASSERT_TRUE(s1->has_value());
@@ -267,6 +273,71 @@ TEST_P(ConmonRuntimeTest, ResizeReachesTheTerminal) {
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
 }
 
+// Connects to conmon's attach socket (SOCK_SEQPACKET) through
+// /proc/self/fd, so the bundle path may exceed sun_path.
+UniqueFd connect_attach(const std::string& path) {
+  size_t slash = path.rfind('/');
+  UniqueFd dir(::open(path.substr(0, slash).c_str(), O_PATH | O_CLOEXEC));
+  if (!dir.valid()) return UniqueFd();
+  UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string via = fmt::format("/proc/self/fd/{}/{}", dir.get(), path.substr(slash + 1));
+  std::strncpy(addr.sun_path, via.c_str(), sizeof addr.sun_path - 1);
+  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return UniqueFd();
+  return sock;
+}
+
+TEST_P(ConmonRuntimeTest, StdinThroughTheAttachSocket) {
+  std::string id = new_id();
+  BundleOptions b;
+  b.args = {"/bin/cat"};
+  auto o = options_for(id, b);
+  o.stdin = true;
+  o.stdin_once = true;
+  auto created = rt_.create(o);
+  ASSERT_TRUE(created) << created.error().message();
+  created_.push_back(id);
+  auto path = rt_.attach_socket_path(id);
+  ASSERT_TRUE(path);
+  UniqueFd sock = connect_attach(*path);
+  ASSERT_TRUE(sock.valid()) << "connecting to " << *path << ": " << std::strerror(errno);
+  ASSERT_TRUE(rt_.start(id));
+  ASSERT_EQ(::send(sock.get(), "hello\n", 6, 0), 6);
+  // Output comes back as packets: one byte naming the stream, then data.
+  char buf[8192];
+  ssize_t n = ::recv(sock.get(), buf, sizeof buf, 0);
+  ASSERT_GT(n, 1) << std::strerror(errno);
+  EXPECT_EQ(buf[0], kAttachStdout);
+  EXPECT_EQ(std::string(buf + 1, n - 1), "hello\n");
+  // stdin_once: the client going away closes the container's stdin.
+  sock.reset();
+  auto e = wait_exit(id);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, 0);
+  EXPECT_EQ(log_text(id, LogStream::kStdout), "hello\n");
+}
+
+TEST_P(ConmonRuntimeTest, LogSizeMaxBoundsTheLogFile) {
+  std::string id = new_id();
+  BundleOptions b;
+  b.args = {"/bin/sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"};
+  auto o = options_for(id, b);
+  o.log_size_max = 4096;
+  auto created = rt_.create(o);
+  ASSERT_TRUE(created) << created.error().message();
+  created_.push_back(id);
+  ASSERT_TRUE(rt_.start(id));
+  ASSERT_TRUE(wait_exit(id));
+  struct stat st;
+  ASSERT_EQ(::stat(o.log_path.c_str(), &st), 0);
+  EXPECT_LE(st.st_size, 4096);
+  // What is left is still well-formed and ends with the last line.
+  auto recs = log_records(o.log_path);
+  ASSERT_FALSE(recs.empty());
+  EXPECT_EQ(recs.back().text.rfind("line-199-", 0), 0u) << recs.back().text;
+}
+
 TEST_P(ConmonRuntimeTest, ExecSyncReturnsOutputAndExitCode) {
   std::string id = run({"/bin/sleep", "1000"});
   ExecSyncOptions e;
@@ -346,6 +417,7 @@ TEST_P(ConmonRuntimeTest, OomKillIsReported) {
   auto e = wait_exit(id, 60s);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->code, 137);
+  EXPECT_TRUE(e->oom_killed) << "the exit event carries the OOM kill";
   auto st = rt_.exit_status(id);
   ASSERT_TRUE(st && st->has_value());
   EXPECT_TRUE((*st)->oom_killed);
