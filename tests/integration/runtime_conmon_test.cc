@@ -229,6 +229,23 @@ TEST_P(ConmonRuntimeTest, SigkillIsRecordedAs137) {
   EXPECT_EQ((*st)->code, 137);
 }
 
+TEST_P(ConmonRuntimeTest, KillAllReachesEveryProcess) {
+  std::string id = run({"/bin/sh", "-c", "sleep 1000 & sleep 1000 & wait"});
+  ExecSyncOptions ps;
+  ps.argv = {"/bin/sh", "-c", "ps | grep -c '[s]leep 1000$'"};
+  ASSERT_TRUE(eventually([&] {
+    auto r = rt_.exec_sync(id, ps);
+    return r && r->out.rfind("2", 0) == 0;
+  })) << rt_.exec_sync(id, ps)->out << rt_.exec_sync(id, ps)->err;
+  // The shell is pid 1 of the container and ignores SIGTERM; only the
+  // sleeps die of it, and then the shell's `wait` returns and it exits 0.
+  // Without --all the signal would go to the shell alone and change nothing.
+  ASSERT_TRUE(rt_.kill(id, SIGTERM, /*all=*/true));
+  auto e = wait_exit(id);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, 0);
+}
+
 TEST_P(ConmonRuntimeTest, LogsBothStreamsAndPartialLinesInCriFormat) {
   std::string id = run({"/bin/sh", "-c", "echo out1; echo err1 >&2; echo out2; printf abc"});
   ASSERT_TRUE(wait_exit(id));
@@ -356,6 +373,15 @@ TEST_P(ConmonRuntimeTest, ExecSyncReturnsOutputAndExitCode) {
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->out, "hello\n/tmp\n");
   EXPECT_EQ(r->exit_code, 0);
+
+  // A command that does not exist is the command's failure, not ours: a
+  // non-zero exit code and the runtime's explanation on stderr.
+  ExecSyncOptions missing;
+  missing.argv = {"/no/such/probe"};
+  r = rt_.exec_sync(id, missing);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_NE(r->exit_code, 0);
+  EXPECT_NE(r->err.find("/no/such/probe"), std::string::npos) << r->err;
 }
 
 TEST_P(ConmonRuntimeTest, ExecSyncCapsOutput) {
@@ -589,6 +615,16 @@ TEST_P(ConmonRuntimeTest, RecoverFindsTheRunningContainerAndItsMonitor) {
   EXPECT_EQ(again->exit->code, 137);
   EXPECT_TRUE(fresh.remove(id));
   EXPECT_FALSE(fs::exists(bundle_dir(id)));
+}
+
+TEST_P(ConmonRuntimeTest, RecoverOfAMissingBundleIsNotFound) {
+  std::string id = new_id();
+  ConmonRuntime fresh;
+  auto r = fresh.recover(id, bundle_dir(id));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), ErrorKind::kNotFound);
+  EXPECT_NE(r.error().message().find(bundle_dir(id)), std::string::npos) << r.error().message();
+  EXPECT_FALSE(fresh.state(id));
 }
 
 INSTANTIATE_TEST_SUITE_P(Runc, ConmonRuntimeTest, ::testing::Values("runc"));
