@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/conmon_protocol.h"
 #include "runtime/exit_watcher.h"
 #include "runtime/monitor_cgroup.h"
 #include "runtime/process_probe.h"
@@ -51,9 +52,6 @@ constexpr const char* kConmonPidFile = "conmon-pidfile";
 // create so the caller's bundle is as it was.
 constexpr const char* kMonitorFiles[] = {kRecordFile, kPidFile, kConmonPidFile, "ctl", "winsz",
                                          "attach", "oom"};
-// conmon's ctl fifo message types ("<type> <height> <width>\n").
-constexpr int kCtlResize = 1;
-constexpr int kCtlReopenLog = 2;
 // conmon reports the sync pipe's fds through these variables; the fds are
 // fixed by the spawn file actions below.
 constexpr int kSyncPipeFd = 3;
@@ -110,20 +108,6 @@ std::vector<std::string> runtime_argv(const MonitorRecord& r, std::vector<std::s
   }
   argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
   return argv;
-}
-
-// runc logs errors in logrus text form (time="…" level=error msg="…");
-// keep just the message. Anything else (crun's plain text) is kept as is.
-std::string runtime_message(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  size_t at = text.rfind("level=error msg=\"");
-  if (at == std::string::npos) return text;
-  std::string msg;
-  for (size_t i = at + 17; i < text.size() && text[i] != '"'; i++) {
-    if (text[i] == '\\' && i + 1 < text.size()) i++;
-    msg += text[i];
-  }
-  return msg.empty() ? text : msg;
 }
 
 // Runs `<runtime> [--root R] <args>`; a failure carries the runtime's words.
@@ -235,11 +219,6 @@ std::string drain(int fd, size_t max = 8192) {
   return out;
 }
 
-struct SyncMessage {
-  int data = -1;
-  std::string message;
-};
-
 // conmon writes one JSON object per line on the sync pipe: {"data": pid}
 // on success, {"data": -1, "message": "<runtime stderr>"} on failure. EOF
 // without a message means conmon died.
@@ -274,17 +253,9 @@ Result<SyncMessage> read_sync_message(int fd, std::chrono::milliseconds timeout,
     if (buf.size() > (1 << 20))
       return make_error(ErrorKind::kInternal, "creating container {}: oversized sync message", id);
   }
-  try {
-    json j = json::parse(buf.substr(0, buf.find('\n')));
-    SyncMessage m;
-    // "data" with --api-version 1, "pid" with the legacy protocol.
-    m.data = j.contains("data") ? j["data"].get<int>() : j.at("pid").get<int>();
-    m.message = j.value("message", "");
-    return m;
-  } catch (const std::exception& e) {
-    return make_error(ErrorKind::kInternal, "creating container {}: bad sync message \"{}\": {}",
-                      id, buf.substr(0, 200), e.what());
-  }
+  auto msg = parse_sync_message(std::string_view(buf).substr(0, buf.find('\n')));
+  if (!msg) return msg.error().wrap(fmt::format("creating container {}", id));
+  return msg;
 }
 
 Result<pid_t> read_pid_file(const std::string& path) {
@@ -316,13 +287,13 @@ bool oom_marker(const MonitorRecord& r) {
          fs::exists(r.bundle_dir + "/oom");
 }
 
-Status write_ctl(const MonitorRecord& r, int type, int height, int width) {
+Status write_ctl(const MonitorRecord& r, CtlMessage type, int height, int width) {
   std::string path = r.bundle_dir + "/ctl";
   // Non-blocking open fails with ENXIO when no reader (conmon) is there,
   // instead of hanging.
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) return sys_error("opening conmon control fifo {} of container {}", path, r.id);
-  std::string msg = fmt::format("{} {} {}\n", type, height, width);
+  std::string msg = ctl_line(type, height, width);
   if (::write(fd.get(), msg.data(), msg.size()) != static_cast<ssize_t>(msg.size()))
     return sys_error("writing to conmon control fifo of container {}", r.id);
   return Ok();
@@ -655,7 +626,7 @@ Status ConmonRuntime::reopen_log(const std::string& id) {
   if (!in.valid()) return sys_error("inotify for log reopen of container {}", id);
   if (::inotify_add_watch(in.get(), dir.c_str(), IN_CREATE | IN_MOVED_TO) < 0)
     return sys_error("watching log dir {} of container {}", dir, id);
-  CRID_TRY(write_ctl(rec, kCtlReopenLog, 0, 0));
+  CRID_TRY(write_ctl(rec, CtlMessage::kReopenLog, 0, 0));
 
   auto deadline = std::chrono::steady_clock::now() + 10s;
   alignas(inotify_event) char buf[4096];
@@ -696,7 +667,7 @@ Status ConmonRuntime::resize(const std::string& id, uint16_t width, uint16_t hei
   CRID_ASSIGN(auto rec, lookup(id));
   if (!rec.tty)
     return make_error(ErrorKind::kFailedPrecondition, "resizing container {}: it has no terminal", id);
-  return write_ctl(rec, kCtlResize, height, width);
+  return write_ctl(rec, CtlMessage::kResize, height, width);
 }
 
 Result<RecoveredContainer> ConmonRuntime::recover(const std::string& id, const std::string& bundle_dir) {
