@@ -326,9 +326,19 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
                       o.id, o.bundle_dir);
   {
     std::lock_guard lock(mu_);
-    if (records_.count(o.id))
+    if (records_.count(o.id) || creating_.count(o.id))
       return make_error(ErrorKind::kAlreadyExists, "container {} already exists", o.id);
+    creating_.insert(o.id);
   }
+  // Released on every way out, after the record is in place on success.
+  struct Reservation {
+    ConmonRuntime* self;
+    std::string id;
+    ~Reservation() {
+      std::lock_guard lock(self->mu_);
+      self->creating_.erase(id);
+    }
+  } reservation{this, o.id};
 
   MonitorRecord rec;
   rec.id = o.id;

@@ -26,6 +26,7 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "runtime/oci_runtime.h"
@@ -80,8 +81,11 @@ class ConmonRuntime : public OciRuntime {
  private:
   Result<MonitorRecord> lookup(const std::string& id);
 
-  std::mutex mu_;  // guards records_ only; runtime calls run unlocked
+  // Guards the maps only; runtime calls run unlocked. Serialising
+  // operations on one container is the caller's job (per-object locks).
+  std::mutex mu_;
   std::map<std::string, MonitorRecord> records_;
+  std::set<std::string> creating_;  // ids with a create in flight
 };
 
 }  // namespace crid::runtime

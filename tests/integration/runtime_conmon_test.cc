@@ -617,6 +617,22 @@ TEST_P(ConmonRuntimeTest, RecoverFindsTheRunningContainerAndItsMonitor) {
   EXPECT_FALSE(fs::exists(bundle_dir(id)));
 }
 
+TEST_P(ConmonRuntimeTest, CreatingAnIdTwiceIsRefused) {
+  std::string id = run({"/bin/sleep", "1000"}, false);
+  CreateOptions o;
+  o.id = id;
+  o.bundle_dir = bundle_dir(id);
+  o.handler = handler_;
+  o.exit_dir = dir_.file("exits");
+  auto r = rt_.create(o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), ErrorKind::kAlreadyExists);
+  // The first one is untouched.
+  auto st = rt_.state(id);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->status, ContainerStatus::kCreated);
+}
+
 TEST_P(ConmonRuntimeTest, RecoverOfAMissingBundleIsNotFound) {
   std::string id = new_id();
   ConmonRuntime fresh;
