@@ -380,6 +380,9 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
       // The attach socket goes in the bundle, next to ctl and winsz;
       // conmon binds it through /proc/self/fd, so long paths are fine.
       "--full-attach",
+      // conmon's own stderr is /dev/null once it has forked: its
+      // warnings (runtime errors, OOM events) go to the node's syslog.
+      "--syslog",
   };
   if (!o.handler.runtime_root.empty()) args.push_back("--runtime-arg=--root=" + o.handler.runtime_root);
   if (!o.persist_dir.empty()) args.push_back("--persist-dir=" + o.persist_dir);
