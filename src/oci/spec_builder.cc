@@ -95,7 +95,7 @@ const char* propagation_option(MountPropagation p) {
   return "rprivate";
 }
 
-std::string namespace_path_for(NamespaceMode mode) {
+std::string mode_name(NamespaceMode mode) {
   switch (mode) {
     case NamespaceMode::kPod: return "POD";
     case NamespaceMode::kContainer: return "CONTAINER";
@@ -114,18 +114,21 @@ void add_namespace(json& list, const char* type, const std::string& path = "") {
 
 }  // namespace
 
+// The lists the kubelet itself sends for procMount Default, which are also
+// containerd's and Docker's defaults (/proc/asound masked, where the older
+// runtime-tools defaults CRI-O started from only made it read-only).
 const std::vector<std::string>& default_masked_paths() {
   static const std::vector<std::string> paths{
-      "/proc/acpi",        "/proc/kcore",       "/proc/keys",
-      "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-      "/proc/sched_debug", "/proc/scsi",        "/sys/firmware",
-      "/sys/devices/virtual/powercap"};
+      "/proc/asound",      "/proc/acpi",        "/proc/kcore",
+      "/proc/keys",        "/proc/latency_stats", "/proc/timer_list",
+      "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+      "/sys/firmware",     "/sys/devices/virtual/powercap"};
   return paths;
 }
 
 const std::vector<std::string>& default_readonly_paths() {
-  static const std::vector<std::string> paths{"/proc/asound", "/proc/bus",  "/proc/fs",
-                                              "/proc/irq",    "/proc/sys", "/proc/sysrq-trigger"};
+  static const std::vector<std::string> paths{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                              "/proc/sysrq-trigger"};
   return paths;
 }
 
@@ -196,11 +199,17 @@ Status SpecBuilder::set_process() {
   json& p = spec_["process"];
   p["args"] = std::move(args);
   p["env"] = merge_env(in_.image.env, in_.sandbox.hostname, req.envs, req.tty);
-  std::string cwd = !req.working_dir.empty() ? req.working_dir
-                    : !in_.image.working_dir.empty() ? in_.image.working_dir
-                                                     : "/";
-  if (cwd.front() != '/')
-    return make_error(ErrorKind::kInvalidArgument, "working directory \"{}\" is not absolute", cwd);
+  std::string cwd = "/";
+  if (!req.working_dir.empty()) {
+    if (req.working_dir.front() != '/')
+      return make_error(ErrorKind::kInvalidArgument, "working directory \"{}\" is not absolute",
+                        req.working_dir);
+    cwd = req.working_dir;
+  } else if (!in_.image.working_dir.empty()) {
+    // Image builders take a relative WORKDIR from "/"; so does crid.
+    cwd = in_.image.working_dir.front() == '/' ? in_.image.working_dir
+                                               : "/" + in_.image.working_dir;
+  }
   p["cwd"] = cwd;
   p["terminal"] = req.tty;
   json nofile = {{"type", "RLIMIT_NOFILE"},
@@ -325,6 +334,11 @@ Status SpecBuilder::add_cri_mounts() {
     requested.push_back(std::move(entry));
   }
   for (const auto& v : in_.image_volumes) {
+    if (v.container_path.empty() || v.container_path.front() != '/' || v.host_dir.empty())
+      return make_error(ErrorKind::kInvalidArgument,
+                        "image volume \"{}\" of container {} needs an absolute path and a host "
+                        "directory",
+                        v.container_path, name);
     std::string dest = clean_path(v.container_path);
     if (std::find(claimed.begin(), claimed.end(), dest) != claimed.end()) continue;
     claimed.push_back(dest);
@@ -378,7 +392,7 @@ Status SpecBuilder::set_namespaces() {
     case NamespaceMode::kTarget:
       return make_error(ErrorKind::kInvalidArgument,
                         "network namespace mode {} is not valid for container {}",
-                        namespace_path_for(opts.network), in_.request.name);
+                        mode_name(opts.network), in_.request.name);
   }
 
   switch (opts.ipc) {
@@ -390,7 +404,7 @@ Status SpecBuilder::set_namespaces() {
     case NamespaceMode::kTarget:
       return make_error(ErrorKind::kInvalidArgument,
                         "ipc namespace mode {} is not valid for container {}",
-                        namespace_path_for(opts.ipc), in_.request.name);
+                        mode_name(opts.ipc), in_.request.name);
   }
 
   // UTS follows the network: a host-network pod sees the node's hostname.

@@ -9,8 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
+#include "runtime/conmon_protocol.h"
 #include "runtime/exit_watcher.h"
 #include "runtime/monitor_cgroup.h"
 #include "runtime/process_probe.h"
@@ -47,11 +50,8 @@ constexpr const char* kPidFile = "pidfile";
 constexpr const char* kConmonPidFile = "conmon-pidfile";
 // Files conmon and the runtime leave in the bundle; removed on a failed
 // create so the caller's bundle is as it was.
-constexpr const char* kMonitorFiles[] = {kRecordFile, kPidFile, kConmonPidFile, "ctl", "winsz",
-                                         "attach", "oom"};
-// conmon's ctl fifo message types ("<type> <height> <width>\n").
-constexpr int kCtlResize = 1;
-constexpr int kCtlReopenLog = 2;
+constexpr const char* kMonitorFiles[] = {kRecordFile, kPidFile, kConmonPidFile, "ctl",
+                                         "winsz",     "attach", "oom"};
 // conmon reports the sync pipe's fds through these variables; the fds are
 // fixed by the spawn file actions below.
 constexpr int kSyncPipeFd = 3;
@@ -106,22 +106,9 @@ std::vector<std::string> runtime_argv(const MonitorRecord& r, std::vector<std::s
     argv.push_back("--root");
     argv.push_back(r.handler.runtime_root);
   }
-  argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+  argv.insert(argv.end(), std::make_move_iterator(args.begin()),
+              std::make_move_iterator(args.end()));
   return argv;
-}
-
-// runc logs errors in logrus text form (time="…" level=error msg="…");
-// keep just the message. Anything else (crun's plain text) is kept as is.
-std::string runtime_message(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  size_t at = text.rfind("level=error msg=\"");
-  if (at == std::string::npos) return text;
-  std::string msg;
-  for (size_t i = at + 17; i < text.size() && text[i] != '"'; i++) {
-    if (text[i] == '\\' && i + 1 < text.size()) i++;
-    msg += text[i];
-  }
-  return msg.empty() ? text : msg;
 }
 
 // Runs `<runtime> [--root R] <args>`; a failure carries the runtime's words.
@@ -137,10 +124,17 @@ Result<ProcessOutput> run_runtime(const MonitorRecord& r, std::vector<std::strin
   CRID_ASSIGN(auto out, run_process(so));
   if (!out.success()) {
     // Both runc and crun say so when the container is gone.
-    bool gone = out.err.find("does not exist") != std::string::npos ||
-                out.err.find("not found") != std::string::npos;
+    std::string lower = out.err;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool gone = lower.find("does not exist") != std::string::npos ||
+                lower.find("not found") != std::string::npos;
+    // ... and this when it exists but its process has ended.
+    bool stopped = lower.find("not running") != std::string::npos ||
+                   lower.find("no such process") != std::string::npos;
     out.err = runtime_message(std::move(out.err));
-    return Error(gone ? ErrorKind::kNotFound : ErrorKind::kInternal,
+    return Error(gone      ? ErrorKind::kNotFound
+                 : stopped ? ErrorKind::kFailedPrecondition
+                           : ErrorKind::kInternal,
                  fmt::format("{} {} of container {}: {}", r.handler.runtime_path, verb, r.id,
                              out.describe()));
   }
@@ -190,14 +184,16 @@ Result<pid_t> spawn_conmon(const std::vector<std::string>& args, const std::stri
   posix_spawnattr_setsigdefault(&attr, &all);
   // Own process group: a terminal's ^C to the daemon must not reach it.
   posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
   // A clean environment: only PATH (the runtime may look up helpers) and
   // the pipe numbers.
   std::vector<std::string> env{fmt::format("_OCI_SYNCPIPE={}", kSyncPipeFd),
                                fmt::format("_OCI_STARTPIPE={}", kStartPipeFd)};
   const char* path = ::getenv("PATH");
-  env.push_back(std::string("PATH=") + (path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+  env.push_back(std::string("PATH=") +
+                (path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -226,11 +222,6 @@ std::string drain(int fd, size_t max = 8192) {
   return out;
 }
 
-struct SyncMessage {
-  int data = -1;
-  std::string message;
-};
-
 // conmon writes one JSON object per line on the sync pipe: {"data": pid}
 // on success, {"data": -1, "message": "<runtime stderr>"} on failure. EOF
 // without a message means conmon died.
@@ -245,8 +236,8 @@ Result<SyncMessage> read_sync_message(int fd, std::chrono::milliseconds timeout,
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0)
       return make_error(ErrorKind::kDeadlineExceeded,
-                        "creating container {}: timed out after {}ms waiting for the runtime",
-                        id, timeout.count());
+                        "creating container {}: timed out after {}ms waiting for the runtime", id,
+                        timeout.count());
     pollfd pfd{fd, POLLIN, 0};
     int pr = ::poll(&pfd, 1, static_cast<int>(left.count()));
     if (pr < 0 && errno == EINTR) continue;
@@ -265,17 +256,9 @@ Result<SyncMessage> read_sync_message(int fd, std::chrono::milliseconds timeout,
     if (buf.size() > (1 << 20))
       return make_error(ErrorKind::kInternal, "creating container {}: oversized sync message", id);
   }
-  try {
-    json j = json::parse(buf.substr(0, buf.find('\n')));
-    SyncMessage m;
-    // "data" with --api-version 1, "pid" with the legacy protocol.
-    m.data = j.contains("data") ? j["data"].get<int>() : j.at("pid").get<int>();
-    m.message = j.value("message", "");
-    return m;
-  } catch (const std::exception& e) {
-    return make_error(ErrorKind::kInternal, "creating container {}: bad sync message \"{}\": {}",
-                      id, buf.substr(0, 200), e.what());
-  }
+  auto msg = parse_sync_message(std::string_view(buf).substr(0, buf.find('\n')));
+  if (!msg) return msg.error().wrap(fmt::format("creating container {}", id));
+  return msg;
 }
 
 Result<pid_t> read_pid_file(const std::string& path) {
@@ -307,13 +290,13 @@ bool oom_marker(const MonitorRecord& r) {
          fs::exists(r.bundle_dir + "/oom");
 }
 
-Status write_ctl(const MonitorRecord& r, int type, int height, int width) {
+Status write_ctl(const MonitorRecord& r, CtlMessage type, int height, int width) {
   std::string path = r.bundle_dir + "/ctl";
   // Non-blocking open fails with ENXIO when no reader (conmon) is there,
   // instead of hanging.
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) return sys_error("opening conmon control fifo {} of container {}", path, r.id);
-  std::string msg = fmt::format("{} {} {}\n", type, height, width);
+  std::string msg = ctl_line(type, height, width);
   if (::write(fd.get(), msg.data(), msg.size()) != static_cast<ssize_t>(msg.size()))
     return sys_error("writing to conmon control fifo of container {}", r.id);
   return Ok();
@@ -334,21 +317,32 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
     return make_error(ErrorKind::kInvalidArgument,
                       "creating container {}: id, bundle dir and exit dir are required", o.id);
   if (o.handler.runtime_type != "oci")
-    return make_error(ErrorKind::kUnimplemented,
-                      "creating container {}: runtime type \"{}\" is not supported by the conmon backend",
-                      o.id, o.handler.runtime_type);
+    return make_error(
+        ErrorKind::kUnimplemented,
+        "creating container {}: runtime type \"{}\" is not supported by the conmon backend", o.id,
+        o.handler.runtime_type);
   if (::access(o.handler.runtime_path.c_str(), X_OK) != 0)
     return sys_error("creating container {}: runtime binary {}", o.id, o.handler.runtime_path);
   if (::access(o.conmon_path.c_str(), X_OK) != 0)
     return sys_error("creating container {}: conmon binary {}", o.id, o.conmon_path);
   if (!fs::exists(o.bundle_dir + "/config.json"))
-    return make_error(ErrorKind::kInvalidArgument, "creating container {}: no config.json in bundle {}",
-                      o.id, o.bundle_dir);
+    return make_error(ErrorKind::kInvalidArgument,
+                      "creating container {}: no config.json in bundle {}", o.id, o.bundle_dir);
   {
     std::lock_guard lock(mu_);
-    if (records_.count(o.id))
+    if (records_.count(o.id) || creating_.count(o.id))
       return make_error(ErrorKind::kAlreadyExists, "container {} already exists", o.id);
+    creating_.insert(o.id);
   }
+  // Released on every way out, after the record is in place on success.
+  struct Reservation {
+    ConmonRuntime* self;
+    std::string id;
+    ~Reservation() {
+      std::lock_guard lock(self->mu_);
+      self->creating_.erase(id);
+    }
+  } reservation{this, o.id};
 
   MonitorRecord rec;
   rec.id = o.id;
@@ -365,7 +359,8 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
     rec.monitor_cgroup = o.monitor_cgroup_parent + "/crid-conmon-" + o.id;
 
   CRID_TRY_CTX(fs::make_dirs(o.exit_dir, 0700), "creating container {}", o.id);
-  if (!o.persist_dir.empty()) CRID_TRY_CTX(fs::make_dirs(o.persist_dir, 0700), "creating container {}", o.id);
+  if (!o.persist_dir.empty())
+    CRID_TRY_CTX(fs::make_dirs(o.persist_dir, 0700), "creating container {}", o.id);
   if (!o.log_path.empty()) {
     auto slash = o.log_path.rfind('/');
     if (slash != std::string::npos && slash > 0)
@@ -376,6 +371,7 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
   // A leftover exit file would read as this container having exited.
   ::unlink((o.exit_dir + "/" + o.id).c_str());
 
+  // clang-format off
   std::vector<std::string> args{
       o.conmon_path,
       "--api-version",
@@ -390,8 +386,13 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
       // The attach socket goes in the bundle, next to ctl and winsz;
       // conmon binds it through /proc/self/fd, so long paths are fine.
       "--full-attach",
+      // conmon's own stderr is /dev/null once it has forked: its
+      // warnings (runtime errors, OOM events) go to the node's syslog.
+      "--syslog",
   };
-  if (!o.handler.runtime_root.empty()) args.push_back("--runtime-arg=--root=" + o.handler.runtime_root);
+  // clang-format on
+  if (!o.handler.runtime_root.empty())
+    args.push_back("--runtime-arg=--root=" + o.handler.runtime_root);
   if (!o.persist_dir.empty()) args.push_back("--persist-dir=" + o.persist_dir);
   if (!o.log_path.empty()) args.push_back("--log-path=k8s-file:" + o.log_path);
   if (o.log_size_max > 0) args.push_back(fmt::format("--log-size-max={}", o.log_size_max));
@@ -424,7 +425,7 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
 
   spdlog::debug("[runtime ctr={}] starting conmon: {}", log::short_id(o.id), fmt::join(args, " "));
   CRID_ASSIGN(middle, spawn_conmon(args, o.bundle_dir, sync.write.get(), start_pipe.read.get(),
-                                    err.write.get()));
+                                   err.write.get()));
   sync.write.reset();
   start_pipe.read.reset();
   err.write.reset();
@@ -444,9 +445,13 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
     });
     CRID_TRY_CTX(place_in_cgroup(rec.monitor_cgroup, middle), "creating container {}", o.id);
   }
+  // A failed write means conmon already died (bad flags, unopenable log):
+  // its exit status and stderr, read below, say why.
+  ::signal(SIGPIPE, SIG_IGN);  // as run_process does: EPIPE, not death
   char go = 0;
+  std::optional<Error> start_error;
   if (::write(start_pipe.write.get(), &go, 1) != 1)
-    return sys_error("creating container {}: signalling conmon to start", o.id);
+    start_error = sys_error("creating container {}: signalling conmon to start", o.id);
   start_pipe.write.reset();
 
   // The first conmon process forks the real monitor and exits.
@@ -461,6 +466,7 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
                                         : fmt::format("signal {}", WTERMSIG(status)),
                       why.empty() ? "" : ": ", why);
   }
+  if (start_error) return *start_error;
   auto monitor_pid = read_pid_file(o.bundle_dir + "/" + kConmonPidFile);
   if (monitor_pid) rec.monitor_pid = *monitor_pid;
   undo.add("runtime state", [&] {
@@ -478,14 +484,18 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
   }
   if (sync_msg->data <= 0) {
     std::string runtime = o.handler.runtime_path.substr(o.handler.runtime_path.rfind('/') + 1);
-    return make_error(ErrorKind::kInternal, "creating container {}: {} create failed: {}", o.id,
-                      runtime, sync_msg->message.empty() ? "no message" : runtime_message(sync_msg->message));
+    std::string msg = sync_msg->message.empty() ? "no message" : runtime_message(sync_msg->message);
+    // runc already starts its message with "runc create failed".
+    std::string prefix = runtime + " create failed";
+    if (msg.rfind(prefix, 0) != 0) msg = prefix + ": " + msg;
+    return make_error(ErrorKind::kInternal, "creating container {}: {}", o.id, msg);
   }
   rec.init_pid = sync_msg->data;
   if (!monitor_pid) return monitor_pid.error().wrap(fmt::format("creating container {}", o.id));
 
-  CRID_TRY_CTX(fs::write_file_atomic(o.bundle_dir + "/" + kRecordFile, record_to_json(rec).dump(2), 0600),
-               "creating container {}", o.id);
+  CRID_TRY_CTX(
+      fs::write_file_atomic(o.bundle_dir + "/" + kRecordFile, record_to_json(rec).dump(2), 0600),
+      "creating container {}", o.id);
   {
     std::lock_guard lock(mu_);
     records_[o.id] = rec;
@@ -509,10 +519,10 @@ Result<ContainerState> ConmonRuntime::state(const std::string& id) {
     json j = json::parse(out.out);
     ContainerState st;
     std::string s = j.value("status", "");
-    st.status = s == "created"   ? ContainerStatus::kCreated
-                : s == "running" ? ContainerStatus::kRunning
-                : s == "paused"  ? ContainerStatus::kPaused
-                : s == "stopped" ? ContainerStatus::kStopped
+    st.status = s == "created"    ? ContainerStatus::kCreated
+                : s == "running"  ? ContainerStatus::kRunning
+                : s == "paused"   ? ContainerStatus::kPaused
+                : s == "stopped"  ? ContainerStatus::kStopped
                 : s == "creating" ? ContainerStatus::kCreating
                                   : ContainerStatus::kUnknown;
     st.pid = j.value("pid", 0);
@@ -540,7 +550,8 @@ Status ConmonRuntime::remove(const std::string& id) {
   auto del = run_runtime(rec, {"delete", "--force", id});
   if (!del && del.error().kind() != ErrorKind::kNotFound) return del.error();
   stop_monitor(rec);
-  if (!rec.monitor_cgroup.empty()) CRID_TRY_CTX(remove_cgroup(rec.monitor_cgroup), "removing container {}", id);
+  if (!rec.monitor_cgroup.empty())
+    CRID_TRY_CTX(remove_cgroup(rec.monitor_cgroup), "removing container {}", id);
   ::unlink((rec.exit_dir + "/" + id).c_str());
   if (!rec.persist_dir.empty()) {
     ::unlink((rec.persist_dir + "/exit").c_str());
@@ -560,7 +571,8 @@ Result<ExecResult> ConmonRuntime::exec_sync(const std::string& id, const ExecSyn
   if (opts.argv.empty())
     return make_error(ErrorKind::kInvalidArgument, "exec in container {}: empty command", id);
   if (opts.tty)
-    return make_error(ErrorKind::kUnimplemented, "exec in container {}: a terminal is not supported for exec_sync", id);
+    return make_error(ErrorKind::kUnimplemented,
+                      "exec in container {}: a terminal is not supported for exec_sync", id);
   CRID_ASSIGN(auto st, state(id));
   if (st.status != ContainerStatus::kRunning)
     return make_error(ErrorKind::kFailedPrecondition, "exec in container {}: container is {}", id,
@@ -573,7 +585,8 @@ Result<ExecResult> ConmonRuntime::exec_sync(const std::string& id, const ExecSyn
   try {
     process = json::parse(spec_text).at("process");
   } catch (const std::exception& e) {
-    return make_error(ErrorKind::kInternal, "exec in container {}: reading its config.json: {}", id, e.what());
+    return make_error(ErrorKind::kInternal, "exec in container {}: reading its config.json: {}", id,
+                      e.what());
   }
   process["args"] = opts.argv;
   process["terminal"] = false;
@@ -589,7 +602,8 @@ Result<ExecResult> ConmonRuntime::exec_sync(const std::string& id, const ExecSyn
     ::unlink(process_file.c_str());
     ::unlink(pid_file.c_str());
   });
-  CRID_TRY_CTX(fs::write_file_atomic(process_file, process.dump(), 0600), "exec in container {}", id);
+  CRID_TRY_CTX(fs::write_file_atomic(process_file, process.dump(), 0600), "exec in container {}",
+               id);
 
   // runc exec directly rather than conmon --exec: output stays in memory
   // (capped), no log file round trip, one process fewer per probe.
@@ -638,7 +652,7 @@ Status ConmonRuntime::reopen_log(const std::string& id) {
   if (!in.valid()) return sys_error("inotify for log reopen of container {}", id);
   if (::inotify_add_watch(in.get(), dir.c_str(), IN_CREATE | IN_MOVED_TO) < 0)
     return sys_error("watching log dir {} of container {}", dir, id);
-  CRID_TRY(write_ctl(rec, kCtlReopenLog, 0, 0));
+  CRID_TRY(write_ctl(rec, CtlMessage::kReopenLog, 0, 0));
 
   auto deadline = std::chrono::steady_clock::now() + 10s;
   alignas(inotify_event) char buf[4096];
@@ -647,7 +661,8 @@ Status ConmonRuntime::reopen_log(const std::string& id) {
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0)
       return make_error(ErrorKind::kDeadlineExceeded,
-                        "reopening log of container {}: conmon did not recreate {}", id, rec.log_path);
+                        "reopening log of container {}: conmon did not recreate {}", id,
+                        rec.log_path);
     pollfd pfd{in.get(), POLLIN, 0};
     if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
     ssize_t n = ::read(in.get(), buf, sizeof buf);
@@ -678,16 +693,19 @@ Result<std::string> ConmonRuntime::attach_socket_path(const std::string& id) {
 Status ConmonRuntime::resize(const std::string& id, uint16_t width, uint16_t height) {
   CRID_ASSIGN(auto rec, lookup(id));
   if (!rec.tty)
-    return make_error(ErrorKind::kFailedPrecondition, "resizing container {}: it has no terminal", id);
-  return write_ctl(rec, kCtlResize, height, width);
+    return make_error(ErrorKind::kFailedPrecondition, "resizing container {}: it has no terminal",
+                      id);
+  return write_ctl(rec, CtlMessage::kResize, height, width);
 }
 
-Result<RecoveredContainer> ConmonRuntime::recover(const std::string& id, const std::string& bundle_dir) {
+Result<RecoveredContainer> ConmonRuntime::recover(const std::string& id,
+                                                  const std::string& bundle_dir) {
   std::string path = bundle_dir + "/" + kRecordFile;
   CRID_ASSIGN(std::string text, fs::read_file(path));
   CRID_ASSIGN(MonitorRecord rec, record_from_json(text, path));
   if (rec.id != id)
-    return make_error(ErrorKind::kInternal, "monitor record {} is for container {}, not {}", path, rec.id, id);
+    return make_error(ErrorKind::kInternal, "monitor record {} is for container {}, not {}", path,
+                      rec.id, id);
   RecoveredContainer out;
   out.init_pid = rec.init_pid;
   out.monitor_pid = rec.monitor_pid;
@@ -698,6 +716,11 @@ Result<RecoveredContainer> ConmonRuntime::recover(const std::string& id, const s
   }
   CRID_ASSIGN(out.exit, exit_status(id));
   return out;
+}
+
+bool ConmonRuntime::oom_killed(const std::string& id) {
+  auto rec = lookup(id);
+  return rec && oom_marker(*rec);
 }
 
 bool ConmonRuntime::monitor_alive(const std::string& id) {

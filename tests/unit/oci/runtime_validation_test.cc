@@ -99,6 +99,16 @@ class RuntimeValidation : public ::testing::Test {
     return run_process(o);
   }
 
+  // runc in a private mount namespace after `prelude` (shell) ran there.
+  Result<ProcessOutput> run_runc_after(const std::string& prelude, const std::string& id) {
+    std::string cmd = fmt::format("{}; exec {} --root {} run --bundle {} {}", prelude,
+                                  find_program("runc"), dir_ + "/runc-root", bundle_, id);
+    SpawnOptions o;
+    o.argv = {find_program("unshare"), "-m", "/bin/sh", "-c", cmd};
+    o.timeout = std::chrono::seconds(60);
+    return run_process(o);
+  }
+
   // crun 1.8 refuses a hybrid cgroup layout (cgroup2 at
   // /sys/fs/cgroup/unified): hide that mount in a private mount namespace.
   Result<ProcessOutput> run_crun(const std::string& id) {
@@ -192,6 +202,33 @@ TEST_F(RuntimeValidation, RuncHonoursReadonlyMountsAndRootfs) {
   EXPECT_NE(out->out.find("root=ro"), std::string::npos) << out->out;
   EXPECT_NE(out->out.find("shm=rw"), std::string::npos) << out->out;
   EXPECT_FALSE(fs::exists(data + "/new"));
+}
+
+TEST_F(RuntimeValidation, RuncRecursiveReadOnlyReachesSubmounts) {
+  if (find_program("runc").empty() || find_program("unshare").empty())
+    GTEST_SKIP() << "runc or unshare not installed";
+  std::string data = dir_ + "/data";
+  ASSERT_TRUE(fs::make_dirs(data + "/sub"));
+  // A tmpfs under the mounted directory, visible only to this runc run.
+  std::string prelude = fmt::format("mount -t tmpfs tmpfs {}/sub", data);
+  const char* script =
+      "(echo x > /data/sub/f) 2>/dev/null && echo sub=rw || echo sub=ro; "
+      "(echo x > /data/f) 2>/dev/null && echo top=rw || echo top=ro";
+  for (bool recursive : {false, true}) {
+    std::string id = "crid-validate-" + random_hex(6);
+    auto in = inputs(id, {"/bin/sh", "-c", script});
+    in.request.mounts = {{.container_path = "/data", .host_path = data, .readonly = true,
+                          .recursive_read_only = recursive}};
+    auto spec = build_spec(in);
+    ASSERT_TRUE(spec) << spec.error().message();
+    write_config(*spec);
+    auto out = run_runc_after(prelude, id);
+    ASSERT_TRUE(out) << out.error().message();
+    EXPECT_TRUE(out->success()) << out->describe();
+    EXPECT_NE(out->out.find("top=ro"), std::string::npos) << out->out;
+    EXPECT_NE(out->out.find(recursive ? "sub=ro" : "sub=rw"), std::string::npos)
+        << "recursive=" << recursive << ": " << out->out;
+  }
 }
 
 TEST_F(RuntimeValidation, RuncPrivilegedGetsTheBoundingSetAndHostDevices) {

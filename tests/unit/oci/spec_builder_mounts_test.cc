@@ -196,6 +196,16 @@ TEST(SpecMounts, ImageVolumesAreBoundUnlessACriMountClaimsThePath) {
   EXPECT_EQ((*find_mount(spec, "/cache"))["source"], "/srv/cache");
 }
 
+TEST(SpecMounts, ImageVolumeNeedsAbsolutePathAndHostDir) {
+  auto in = basic_inputs();
+  in.image_volumes = {{"relative", "/var/lib/crid/volumes/x"}};
+  auto r = build_spec(in);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("relative"), std::string::npos);
+  in.image_volumes = {{"/data", ""}};
+  EXPECT_FALSE(build_spec(in));
+}
+
 TEST(SpecMounts, ValidateSourcesNamesTheMissingHostPath) {
   ContainerRequest req;
   req.name = "web";

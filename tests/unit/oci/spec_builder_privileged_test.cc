@@ -99,11 +99,11 @@ TEST(SpecPrivileged, MaskedAndReadonlyDefaultsAndOverrides) {
   auto spec = build_or_die(in);
   auto masked = testing::strings(spec["linux"]["maskedPaths"]);
   auto ro = testing::strings(spec["linux"]["readonlyPaths"]);
-  for (const char* p : {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/timer_list",
-                        "/proc/sched_debug", "/sys/firmware"})
+  for (const char* p : {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+                        "/proc/timer_list", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+                        "/sys/devices/virtual/powercap"})
     EXPECT_NE(std::find(masked.begin(), masked.end(), p), masked.end()) << p;
-  for (const char* p : {"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                        "/proc/sysrq-trigger"})
+  for (const char* p : {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"})
     EXPECT_NE(std::find(ro.begin(), ro.end(), p), ro.end()) << p;
 
   in.request.security.masked_paths = std::vector<std::string>{"/proc/secret"};

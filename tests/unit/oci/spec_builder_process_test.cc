@@ -80,6 +80,9 @@ TEST(SpecProcess, WorkingDirPrecedence) {
   EXPECT_EQ(build_or_die(in)["process"]["cwd"], "/srv");
   in.request.working_dir = "/data";
   EXPECT_EQ(build_or_die(in)["process"]["cwd"], "/data");
+  in.request.working_dir.clear();
+  in.image.working_dir = "app";  // a relative image WORKDIR starts at /
+  EXPECT_EQ(build_or_die(in)["process"]["cwd"], "/app");
   in.request.working_dir = "relative";
   auto r = build_spec(in);
   ASSERT_FALSE(r);
@@ -127,6 +130,20 @@ TEST(SpecProcess, OomScoreAdjOutOfRangeIsRejected) {
   auto r = build_spec(in);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind(), ErrorKind::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace crid::oci
+
+namespace crid::oci {
+namespace {
+
+TEST(SpecProcess, SameInputsGiveTheSameSpec) {
+  auto in = testing::basic_inputs();
+  in.request.security.seccomp = SecurityProfile{SecurityProfile::Type::kRuntimeDefault, ""};
+  in.request.mounts = {{.container_path = "/b", .host_path = "/srv/b"},
+                       {.container_path = "/a", .host_path = "/srv/a"}};
+  EXPECT_EQ(testing::build_or_die(in).dump(), testing::build_or_die(in).dump());
 }
 
 }  // namespace
