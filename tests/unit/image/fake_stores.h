@@ -19,24 +19,6 @@
 
 namespace crid::image {
 
-// Test-only stand-ins for the disk side's free functions; weak, so the real
-// ones win once both sides are linked together.
-__attribute__((weak)) std::vector<std::string> chain_ids(const std::vector<std::string>& diff_ids) {
-  std::vector<std::string> out;
-  for (auto& d : diff_ids) out.push_back(out.empty() ? d : sha256_digest(out.back() + " " + d));
-  return out;
-}
-
-__attribute__((weak)) Result<ImageConfig> parse_image_config(std::string_view json) {
-  auto j = nlohmann::json::parse(json, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("rootfs"))
-    return make_error(ErrorKind::kInvalidArgument, "invalid image config");
-  ImageConfig c;
-  for (auto& d : j["rootfs"]["diff_ids"]) c.diff_ids.push_back(d.get<std::string>());
-  if (j.contains("config") && j["config"].contains("User")) c.user = j["config"]["User"].get<std::string>();
-  return c;
-}
-
 class FakeLayerStore : public LayerStore {
  public:
   bool has(const std::string& chain_id) override {

@@ -91,7 +91,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"rootfs":{"type":"tarball"}})", "rootfs.type"},
         BadCase{R"({"rootfs":{"diff_ids":"sha256:11"}})", "rootfs.diff_ids must be an array"},
         BadCase{R"({"rootfs":{"diff_ids":["sha256:xyz"]}})", "rootfs.diff_ids[0]"},
-        BadCase{R"({"rootfs":{"diff_ids":["sha512:ab"]}})", "not a sha256 digest"}));
+        BadCase{R"({"rootfs":{"diff_ids":["sha512:ab"]}})", "not a sha256 digest"}),
+    // Stable names: ctest re-runs each case by name.
+    [](const ::testing::TestParamInfo<BadCase>& info) { return std::to_string(info.index); });
 
 }  // namespace
 }  // namespace crid::image

@@ -29,7 +29,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(MergeCase{{}, {}, {"/ep-1", "foo", "bar"}},
                       MergeCase{{"/ep-2"}, {}, {"/ep-2"}},
                       MergeCase{{}, {"zoo", "boo"}, {"/ep-1", "zoo", "boo"}},
-                      MergeCase{{"/ep-2"}, {"zoo", "boo"}, {"/ep-2", "zoo", "boo"}}));
+                      MergeCase{{"/ep-2"}, {"zoo", "boo"}, {"/ep-2", "zoo", "boo"}}),
+    [](const ::testing::TestParamInfo<MergeCase>& info) { return std::to_string(info.index); });
 
 TEST(CommandMerge, ArgsAloneWithoutEntrypointRunTheArgs) {
   auto r = merge_command({}, {"/bin/echo", "hi"}, {}, {"/bin/sh"});
