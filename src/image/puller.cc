@@ -148,9 +148,15 @@ Result<std::string> ImagePuller::pull_one(const Reference& ref, const AuthConfig
 
   std::vector<std::string> chains = chain_ids(image_config->diff_ids);
   std::vector<LayerSpec> specs;
-  for (size_t i = 0; i < chains.size(); ++i)
-    specs.push_back({chains[i], i == 0 ? "" : chains[i - 1], image_config->diff_ids[i],
-                     manifest.layers[i].digest, name});
+  for (size_t i = 0; i < chains.size(); ++i) {
+    LayerSpec spec;
+    spec.chain_id = chains[i];
+    spec.parent_chain_id = i == 0 ? "" : chains[i - 1];
+    spec.diff_id = image_config->diff_ids[i];
+    spec.compressed_digest = manifest.layers[i].digest;
+    spec.image_ref = name;
+    specs.push_back(std::move(spec));
+  }
   int64_t size = 0;
   CRID_TRY_CTX(fetch_layers(ref, manifest.layers, specs, auth, size), "{}", ctx);
 
