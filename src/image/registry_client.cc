@@ -390,10 +390,11 @@ Result<RegistryClient::Response> RegistryClient::perform(const Config& cfg, cons
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "crid/" CRID_VERSION);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-    // Slow pulls time out on no progress, never on total time.
+    // Slow pulls time out on no progress, never on total time; a connection
+    // or TLS handshake that goes nowhere counts as no progress too.
     long stall = std::max<long>(1, std::chrono::duration_cast<std::chrono::seconds>(
                                        cfg.pull_progress_timeout).count());
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, std::min<long>(stall, 30));
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);

@@ -19,6 +19,18 @@
 
 namespace crid::image {
 
+// The parts of an image config the puller needs (the real parser is the
+// disk side's parse_image_config, injected in the daemon).
+inline Result<ImageConfig> fake_parse_image_config(std::string_view json) {
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("rootfs"))
+    return make_error(ErrorKind::kInvalidArgument, "invalid image config");
+  ImageConfig c;
+  for (auto& d : j["rootfs"]["diff_ids"]) c.diff_ids.push_back(d.get<std::string>());
+  if (j.contains("config") && j["config"].contains("User")) c.user = j["config"]["User"].get<std::string>();
+  return c;
+}
+
 class FakeLayerStore : public LayerStore {
  public:
   bool has(const std::string& chain_id) override {
