@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -458,6 +459,69 @@ TEST_F(PodSandboxTest, MissingPluginFailsNamingItAndLeavesNothing) {
   v1::ListPodSandboxResponse list;
   ASSERT_TRUE(crid().runtime().ListPodSandbox(call_context().get(), {}, &list).ok());
   EXPECT_EQ(list.items_size(), 0);
+}
+
+TEST_F(PodSandboxTest, RestartCleansUpAPodWhoseRunNeverCommitted) {
+  // Losing the database row is what a SIGKILL between CNI ADD and the final
+  // INSERT looks like: the restarted daemon must tear the pod down.
+  std::string id = run_ok(pod_config("orphan"));
+  ASSERT_EQ(net().veths().size(), 1u);
+  crid().stop(SIGKILL);
+  for (auto f : {"crid.db", "crid.db-wal", "crid.db-shm"})
+    std::filesystem::remove(crid().root() + "/" + f);
+  std::string err;
+  ASSERT_TRUE(crid().start(&err)) << err;
+  expect_nothing_left();
+  EXPECT_NE(crid().log().find("interrupted RunPodSandbox"), std::string::npos);
+}
+
+TEST_F(PodSandboxTest, PodsWhoseNamespacesVanishedAreNotReadyAfterRestart) {
+  // A reboot wipes the runroot: pins and mounts are gone, rows remain.
+  std::string id = run_ok(pod_config("reboot"));
+  auto inf = info(id);
+  crid().stop(SIGKILL);
+  for (std::string k : {"netns", "ipcns", "utsns"}) {
+    std::string pin = inf[k];
+    ASSERT_EQ(::umount2(pin.c_str(), MNT_DETACH), 0) << pin;
+  }
+  ASSERT_EQ(::umount2(std::string(inf["shm"]).c_str(), MNT_DETACH), 0);
+  std::filesystem::remove_all(std::string(inf["podDir"]));
+  std::string err;
+  ASSERT_TRUE(crid().start(&err)) << err;
+  v1::PodSandboxStatusResponse resp;
+  ASSERT_TRUE(status(id, &resp).ok());
+  EXPECT_EQ(resp.status().state(), v1::SANDBOX_NOTREADY);
+  // Remove still releases the address through the cached CNI result.
+  ASSERT_TRUE(remove(id).ok());
+  EXPECT_EQ(net().allocations(), std::vector<std::string>{});
+}
+
+TEST_F(PodSandboxTest, NetworkReadyNamesAMissingPluginAndStreamListsPods) {
+  std::ofstream(net().conflist_path())
+      << net().conflist({R"({"type": "crid-no-such-plugin"})"});
+  v1::StatusResponse st;
+  ASSERT_TRUE(crid().runtime().Status(call_context().get(), {}, &st).ok());
+  bool seen = false;
+  for (auto& c : st.status().conditions()) {
+    if (c.type() != "NetworkReady") continue;
+    seen = true;
+    EXPECT_FALSE(c.status());
+    EXPECT_NE(c.message().find("crid-no-such-plugin"), std::string::npos) << c.message();
+  }
+  EXPECT_TRUE(seen);
+
+  std::ofstream(net().conflist_path()) << net().conflist({});
+  std::string a = run_ok(pod_config("s1"));
+  std::string b = run_ok(pod_config("s2"));
+  v1::StreamPodSandboxesRequest req;
+  auto ctx = call_context();
+  auto reader = crid().runtime().StreamPodSandboxes(ctx.get(), req);
+  v1::StreamPodSandboxesResponse batch;
+  std::set<std::string> ids;
+  while (reader->Read(&batch))
+    for (auto& p : batch.pod_sandboxes()) ids.insert(p.id());
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(ids, (std::set<std::string>{a, b}));
 }
 
 // A plugin that fails ADD with a CNI error object, after bridge attached.
