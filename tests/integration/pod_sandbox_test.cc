@@ -345,7 +345,8 @@ TEST_F(PodSandboxTest, SysctlsAreSetInThePodNamespacesOnly) {
 
   for (auto [name, value] : std::vector<std::pair<std::string, std::string>>{
            {"kernel.panic", "1"}, {"vm.swappiness", "1"}, {"net..bad", "1"},
-           {"net.ipv4.ip_forward", "1\nkernel.panic=1"}}) {
+           {"net.ipv4.ip_forward", "1\nkernel.panic=1"},
+           {"net.ipv4.no_such_knob", "1"}}) {
     auto bad = pod_config("badsysctl");
     (*bad.mutable_linux()->mutable_sysctls())[name] = value;
     auto st = run(bad, nullptr);
@@ -522,6 +523,34 @@ TEST_F(PodSandboxTest, NetworkReadyNamesAMissingPluginAndStreamListsPods) {
     for (auto& p : batch.pod_sandboxes()) ids.insert(p.id());
   ASSERT_TRUE(reader->Finish().ok());
   EXPECT_EQ(ids, (std::set<std::string>{a, b}));
+}
+
+TEST_F(PodSandboxTest, CgroupParentIsRecordedAndSlicesNeedTheSystemdDriver) {
+  auto c = pod_config("cg");
+  c.mutable_linux()->set_cgroup_parent("/kubepods/besteffort/poduid-cg");
+  std::string id = run_ok(c);
+  EXPECT_EQ(info(id)["cgroupParent"], "/kubepods/besteffort/poduid-cg");
+  auto slice = pod_config("slice");
+  slice.mutable_linux()->set_cgroup_parent("kubepods-besteffort.slice");
+  auto st = run(slice, nullptr);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("kubepods-besteffort.slice"), std::string::npos);
+}
+
+class SystemdDriverTest : public PodSandboxTest {
+ protected:
+  void configure() override {
+    crid().dir().write("crid.conf.d/50-systemd.conf", "[runtime]\ncgroup_driver = \"systemd\"\n");
+  }
+};
+
+TEST_F(SystemdDriverTest, SystemdDriverWithoutSystemdIsAFailedPrecondition) {
+  if (std::filesystem::exists("/run/systemd/system")) GTEST_SKIP() << "systemd is PID 1 here";
+  auto st = run(pod_config("sd"), nullptr);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(st.error_message().find("systemd cgroup driver needs systemd as PID 1"),
+            std::string::npos)
+      << st.error_message();
 }
 
 // A plugin that fails ADD with a CNI error object, after bridge attached.
