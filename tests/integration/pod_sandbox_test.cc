@@ -553,6 +553,25 @@ TEST_F(SystemdDriverTest, SystemdDriverWithoutSystemdIsAFailedPrecondition) {
       << st.error_message();
 }
 
+TEST_F(PodSandboxTest, PodCidrFromUpdateRuntimeConfigReachesIpam) {
+  // The file names no range: with the ipRanges capability host-local
+  // allocates from the node's pod CIDR that crid hands down.
+  std::ofstream(net().conflist_path()) << R"({"cniVersion": "1.0.0", "name": ")" + net().name() +
+      R"(", "plugins": [{"type": "bridge", "bridge": ")" + net().bridge() +
+      R"(", "isGateway": true, "capabilities": {"ipRanges": true},
+      "ipam": {"type": "host-local", "dataDir": ")" + net().ipam_data_dir() + R"("}}]})";
+  v1::UpdateRuntimeConfigRequest req;
+  req.mutable_runtime_config()->mutable_network_config()->set_pod_cidr(net().subnet_prefix() +
+                                                                        "0/24");
+  v1::UpdateRuntimeConfigResponse resp;
+  ASSERT_TRUE(crid().runtime().UpdateRuntimeConfig(call_context().get(), req, &resp).ok());
+  std::string id = run_ok(pod_config("cidr"));
+  std::string ip = ip_of(id);
+  EXPECT_TRUE(ip.starts_with(net().subnet_prefix())) << ip;
+  auto ping = run_program({"busybox", "ping", "-c", "1", "-W", "5", ip});
+  EXPECT_EQ(ping.status, 0) << ping.output;
+}
+
 // A plugin that fails ADD with a CNI error object, after bridge attached.
 class FailingPluginTest : public PodSandboxTest {
  protected:
