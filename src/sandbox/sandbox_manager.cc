@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sandbox/bandwidth.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/ids.h"
@@ -151,6 +152,7 @@ Result<std::string> SandboxManager::run(const PodConfig& config,
   CRID_ASSIGN(std::string cgroup_parent, effective_cgroup_parent(*cfg, config));
   CRID_ASSIGN(SysctlPlan sysctls, plan_sysctls(config.sysctls, config.namespaces));
   if (!config.dns.empty()) CRID_TRY(resolv_conf(config.dns));  // refuse bad DNS up front
+  CRID_ASSIGN(nlohmann::json bandwidth, bandwidth_from_annotations(config.annotations));
 
   Pod pod;
   pod.id = new_id();
@@ -213,6 +215,7 @@ Result<std::string> SandboxManager::run(const PodConfig& config,
     for (auto& pm : config.port_mappings)
       if (pm.host_port > 0) net.port_mappings.push_back(pm);
     net.pod_cidr = pod_cidr_ ? pod_cidr_() : "";
+    net.bandwidth = bandwidth;
     if (!config.dns.empty())
       net.dns = {{"servers", config.dns.servers}, {"searches", config.dns.searches},
                  {"options", config.dns.options}};
