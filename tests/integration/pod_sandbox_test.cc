@@ -572,6 +572,36 @@ TEST_F(PodSandboxTest, PodCidrFromUpdateRuntimeConfigReachesIpam) {
   EXPECT_EQ(ping.status, 0) << ping.output;
 }
 
+TEST_F(PodSandboxTest, BandwidthAnnotationsShapeThePodTraffic) {
+  std::ofstream(net().conflist_path())
+      << net().conflist({R"({"type": "bandwidth", "capabilities": {"bandwidth": true}})"});
+  auto ifbs_before = run_program({"ip", "-o", "link", "show", "type", "ifb"}).output;
+  auto c = pod_config("shaped");
+  (*c.mutable_annotations())["kubernetes.io/ingress-bandwidth"] = "1M";
+  (*c.mutable_annotations())["kubernetes.io/egress-bandwidth"] = "2M";
+  std::string id = run_ok(c);
+  // The host end of the pod's veth carries a token bucket filter.
+  std::string host_veth;
+  auto inf = info(id);
+  for (auto& iface : inf["cniResult"]["interfaces"]) {
+    auto name = iface["name"].get<std::string>();
+    if (name.starts_with("veth")) host_veth = name;
+  }
+  ASSERT_FALSE(host_veth.empty()) << info(id).dump();
+  auto qdisc = run_program({"tc", "qdisc", "show", "dev", host_veth});
+  EXPECT_NE(qdisc.output.find("tbf"), std::string::npos) << qdisc.output;
+  EXPECT_NE(run_program({"ip", "-o", "link", "show", "type", "ifb"}).output, ifbs_before);
+
+  auto bad = pod_config("badshape");
+  (*bad.mutable_annotations())["kubernetes.io/egress-bandwidth"] = "fast";
+  auto st = run(bad, nullptr);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("kubernetes.io/egress-bandwidth"), std::string::npos);
+
+  ASSERT_TRUE(remove(id).ok());
+  EXPECT_EQ(run_program({"ip", "-o", "link", "show", "type", "ifb"}).output, ifbs_before);
+}
+
 // A plugin that fails ADD with a CNI error object, after bridge attached.
 class FailingPluginTest : public PodSandboxTest {
  protected:
