@@ -71,6 +71,37 @@ Result<std::string> effective_cgroup_parent(const Config& cfg, const PodConfig& 
   return parent;
 }
 
+// What the CNI plugins get to know about a pod.
+network::PodNetworkSpec network_spec(const Pod& pod, const nlohmann::json& bandwidth,
+                                     const std::string& pod_cidr) {
+  const PodConfig& c = pod.config;
+  network::PodNetworkSpec net;
+  net.pod_id = pod.id;
+  net.netns = pod.ns.net;
+  net.pod_name = c.metadata.name;
+  net.pod_namespace = c.metadata.namespace_;
+  net.pod_uid = c.metadata.uid;
+  // Only published ports go to portmap; the kubelet also lists the
+  // container ports that have no host port.
+  for (auto& pm : c.port_mappings)
+    if (pm.host_port > 0) net.port_mappings.push_back(pm);
+  net.pod_cidr = pod_cidr;
+  net.bandwidth = bandwidth;
+  if (!c.dns.empty())
+    net.dns = {{"servers", c.dns.servers}, {"searches", c.dns.searches},
+               {"options", c.dns.options}};
+  return net;
+}
+
+// Pods on the host network (no UTS namespace of their own) or without a
+// hostname see the node's name.
+std::string visible_hostname(const Pod& pod) {
+  if (!pod.ns.uts.empty() && !pod.config.hostname.empty()) return pod.config.hostname;
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
 bool labels_match(const std::map<std::string, std::string>& want,
                   const std::map<std::string, std::string>& have) {
   for (auto& [k, v] : want) {
@@ -204,21 +235,7 @@ Result<std::string> SandboxManager::run(const PodConfig& config,
   undo.add("unpin namespaces", [ns = pod.ns] { (void)remove_pod_namespaces(ns); });
 
   if (!pod.ns.net.empty()) {
-    network::PodNetworkSpec net;
-    net.pod_id = pod.id;
-    net.netns = pod.ns.net;
-    net.pod_name = config.metadata.name;
-    net.pod_namespace = config.metadata.namespace_;
-    net.pod_uid = config.metadata.uid;
-    // Only published ports go to portmap; the kubelet also lists the
-    // container ports that have no host port.
-    for (auto& pm : config.port_mappings)
-      if (pm.host_port > 0) net.port_mappings.push_back(pm);
-    net.pod_cidr = pod_cidr_ ? pod_cidr_() : "";
-    net.bandwidth = bandwidth;
-    if (!config.dns.empty())
-      net.dns = {{"servers", config.dns.servers}, {"searches", config.dns.searches},
-                 {"options", config.dns.options}};
+    auto net = network_spec(pod, bandwidth, pod_cidr_ ? pod_cidr_() : "");
     CRID_ASSIGN(auto attached, cni_->add(net));
     undo.add("CNI DEL", [this, id = pod.id, t] {
       if (auto st = cni_->del(id); !st) spdlog::error("{} undo: {}", t, st.error().message());
@@ -228,15 +245,8 @@ Result<std::string> SandboxManager::run(const PodConfig& config,
     pod.network_name = attached.network_name;
   }
 
-  // Pods on the host network (no UTS ns of their own) or without a
-  // hostname see the node's name.
-  std::string hostname = config.hostname;
-  if (pod.ns.uts.empty() || hostname.empty()) {
-    char buf[256] = {};
-    ::gethostname(buf, sizeof buf - 1);
-    hostname = buf;
-  }
-  CRID_TRY_CTX(write_pod_files(paths, hostname, pod.ips, config.dns), "pod {}", pod.id);
+  CRID_TRY_CTX(write_pod_files(paths, visible_hostname(pod), pod.ips, config.dns), "pod {}",
+               pod.id);
 
   if (config.namespaces.ipc != NamespaceMode::kNode) {
     CRID_TRY_CTX(mount_pod_shm(paths, cfg->shm_size), "pod {}", pod.id);
