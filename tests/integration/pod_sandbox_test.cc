@@ -199,7 +199,10 @@ TEST_F(PodSandboxTest, PodGetsAnAddressThatAnswersPingFromTheHost) {
   std::string dir = inf["podDir"];
   EXPECT_EQ(read_text(dir + "/hostname"), "ping\n");
   EXPECT_NE(read_text(dir + "/hosts").find(ip + "\tping"), std::string::npos);
-  EXPECT_EQ(mounts_under(dir + "/shm").size(), 1u);
+  auto shm = mounts_under(dir + "/shm");
+  ASSERT_EQ(shm.size(), 1u);
+  EXPECT_NE(shm[0].find(" - tmpfs shm "), std::string::npos) << shm[0];
+  EXPECT_NE(shm[0].find("size=65536k"), std::string::npos) << shm[0];  // Config::shm_size
 
   ASSERT_TRUE(stop(id).ok());
   ASSERT_TRUE(stop(id).ok()) << "stop is idempotent";
