@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "image/image_store.h"
+#include "image/digest.h"
 #include "image/layer_unpack.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -113,6 +113,21 @@ Status del_list(const Config& cfg, const CniNetwork& net, const PodNetworkSpec& 
 
 }  // namespace
 
+std::vector<std::string> missing_plugins(const CniNetwork& net,
+                                         const std::vector<std::string>& bin_dirs) {
+  std::vector<std::string> missing;
+  auto need = [&](const std::string& type) {
+    if (!find_plugin(type, net, bin_dirs).ok()) missing.push_back(type);
+  };
+  for (auto& plugin : net.plugins) {
+    need(plugin_type(plugin));
+    if (auto ipam = plugin.find("ipam"); ipam != plugin.end() && ipam->is_object() &&
+                                         ipam->contains("type") && (*ipam)["type"].is_string())
+      need((*ipam)["type"].get<std::string>());
+  }
+  return missing;
+}
+
 std::string cni_args(const PodNetworkSpec& pod) {
   return fmt::format(
       "IgnoreUnknown=1;K8S_POD_NAMESPACE={};K8S_POD_NAME={};K8S_POD_INFRA_CONTAINER_ID={};"
