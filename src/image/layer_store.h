@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "image/types.h"
@@ -28,6 +29,11 @@ struct StoreUsage {
   std::string mountpoint;  // the filesystem holding the root
 };
 
+// On disk: <layers_dir>/<chain hex>/diff (the files), <chain hex>/link (the
+// short id) and <layers_dir>/l/<short id> -> ../<chain hex>/diff.
+// open() also removes what a crash or a failed pull left: tmp-* dirs, layer
+// dirs without a row, dangling short links, and layers nobody references
+// (created by a pull that died before its image was stored).
 class LayerStore {
  public:
   static Result<std::unique_ptr<LayerStore>> open(const std::string& layers_dir,
@@ -48,14 +54,38 @@ class LayerStore {
   virtual Status release(const std::string& chain_id) = 0;
 
   // Directories for an overlay mount, top layer first, as short paths that
-  // keep long chains under the mount-option page size.
+  // keep long chains under the mount-option page size: absolute paths
+  // "<layers_dir>/l/<26-char id>" (symlinks the kernel resolves at mount
+  // time), to be joined with ':' for lowerdir=.
   virtual Result<std::vector<std::string>> lower_dirs(const std::string& top_chain_id) = 0;
   virtual std::string diff_dir(const std::string& chain_id) = 0;
 
   virtual Result<StoreUsage> usage() = 0;
+
+  // --- Added beyond the first contract (no existing signature changed). ---
+
+  // The record of one layer; NotFound if absent.
+  virtual Result<LayerInfo> info(const std::string& chain_id) = 0;
+  // References held on a layer (images plus child layers); NotFound if absent.
+  virtual Result<int64_t> refcount(const std::string& chain_id) = 0;
+
+  // For a store that changes its own rows in the same transaction
+  // (ImageStore): call these inside Database::transaction(). A layer whose
+  // count reaches zero loses its row there (and releases its parent); its
+  // chain id is returned so that remove_released() deletes the directory
+  // after the commit. A crash in between leaves a directory without a row,
+  // which open() removes.
+  virtual Status add_ref_in_transaction(const std::string& chain_id) = 0;
+  virtual Result<std::vector<std::string>> release_in_transaction(const std::string& chain_id) = 0;
+  virtual void remove_released(const std::vector<std::string>& chain_ids) = 0;
 };
 
 // OCI ChainID: chain(L0) = diff(L0); chain(Ln) = sha256(chain(Ln-1) + " " + diff(Ln)).
 std::vector<std::string> chain_ids(const std::vector<std::string>& diff_ids);
+
+// The mount point, from /proc/self/mountinfo text, of the filesystem holding
+// the absolute, symlink-free `path`: the longest mount point that is a
+// path-prefix of it.
+std::string mountpoint_of(std::string_view mountinfo, const std::string& path);
 
 }  // namespace crid::image

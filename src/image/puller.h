@@ -1,0 +1,52 @@
+// Pulling an image: resolve the name, fetch the manifest (choosing the
+// host's platform from an index), the config and the missing layers (in
+// parallel, each streamed from the registry straight into the layer store
+// through a pipe), then record the image. Concurrent pulls of one reference
+// share one operation; pulls of different images run side by side.
+#pragma once
+
+#include <future>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "config/config_holder.h"
+#include "image/image_store.h"
+#include "image/layer_store.h"
+#include "image/manifest.h"
+#include "image/reference.h"
+#include "image/registry_client.h"
+
+namespace crid::image {
+
+class ImagePuller {
+ public:
+  ImagePuller(ConfigHolder& config, RegistryClient& registry, LayerStore& layers, ImageStore& images,
+              Platform platform = host_platform());
+
+  // Returns the image id ("sha256:<config digest>").
+  Result<std::string> pull(const std::string& ref, const AuthConfig& auth);
+
+  // Pull operations started (not joined) so far; for tests and metrics.
+  int64_t operations_started() const;
+
+ private:
+  Result<std::string> pull_resolved(const std::string& text, const AuthConfig& auth);
+  Result<std::string> pull_one(const Reference& ref, const AuthConfig& auth);
+  Status fetch_layers(const Reference& ref, const std::vector<Descriptor>& layers,
+                      const std::vector<LayerSpec>& specs, const AuthConfig& auth, int64_t& total_size);
+  Result<LayerInfo> fetch_layer(const Reference& ref, const Descriptor& desc, const LayerSpec& spec,
+                                const AuthConfig& auth);
+
+  ConfigHolder& config_;
+  RegistryClient& registry_;
+  LayerStore& layers_;
+  ImageStore& images_;
+  Platform platform_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_future<Result<std::string>>> in_flight_;
+  int64_t started_ = 0;
+};
+
+}  // namespace crid::image
