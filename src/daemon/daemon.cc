@@ -76,6 +76,10 @@ Status run_daemon(const ConfigSources& sources, Config cfg) {
 
   ConfigHolder holder(cfg);
   server::Backend backend(holder);
+  CRID_ASSIGN(backend.db, store::Database::open(cfg.root + "/crid.db"));
+  CRID_ASSIGN(backend.pods,
+              sandbox::SandboxManager::open(holder, *backend.db,
+                                            [&backend] { return backend.current_pod_cidr(); }));
   server::RuntimeServiceImpl runtime_service(backend);
   server::ImageServiceImpl image_service(backend);
 

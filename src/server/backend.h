@@ -4,10 +4,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include "config/config_holder.h"
+#include "sandbox/sandbox_manager.h"
+#include "store/database.h"
 
 namespace crid::server {
 
@@ -20,6 +23,16 @@ struct Backend {
   // Pod CIDR from UpdateRuntimeConfig, handed to CNI as runtimeConfig.
   std::mutex pod_cidr_mu;
   std::string pod_cidr;
+
+  // Metadata database at <root>/crid.db, opened first by run_daemon.
+  std::unique_ptr<store::Database> db;
+  // Pod sandboxes (RunPodSandbox ... ListPodSandbox).
+  std::unique_ptr<sandbox::SandboxManager> pods;
+
+  std::string current_pod_cidr() {
+    std::lock_guard lock(pod_cidr_mu);
+    return pod_cidr;
+  }
 };
 
 }  // namespace crid::server

@@ -6,31 +6,6 @@
 
 namespace crid::server {
 
-grpc::Status RuntimeServiceImpl::RunPodSandbox(grpc::ServerContext*, const v1::RunPodSandboxRequest*,
-    v1::RunPodSandboxResponse*) {
-  return unimplemented("RunPodSandbox: pod sandboxes are not built yet");
-}
-
-grpc::Status RuntimeServiceImpl::StopPodSandbox(grpc::ServerContext*, const v1::StopPodSandboxRequest*,
-    v1::StopPodSandboxResponse*) {
-  return unimplemented("StopPodSandbox: pod sandboxes are not built yet");
-}
-
-grpc::Status RuntimeServiceImpl::RemovePodSandbox(grpc::ServerContext*, const v1::RemovePodSandboxRequest*,
-    v1::RemovePodSandboxResponse*) {
-  return unimplemented("RemovePodSandbox: pod sandboxes are not built yet");
-}
-
-grpc::Status RuntimeServiceImpl::PodSandboxStatus(grpc::ServerContext*, const v1::PodSandboxStatusRequest*,
-    v1::PodSandboxStatusResponse*) {
-  return unimplemented("PodSandboxStatus: pod sandboxes are not built yet");
-}
-
-grpc::Status RuntimeServiceImpl::ListPodSandbox(grpc::ServerContext*, const v1::ListPodSandboxRequest*,
-    v1::ListPodSandboxResponse*) {
-  return unimplemented("ListPodSandbox: pod sandboxes are not built yet");
-}
-
 grpc::Status RuntimeServiceImpl::StreamPodSandboxes(grpc::ServerContext*, const v1::StreamPodSandboxesRequest*,
     grpc::ServerWriter<v1::StreamPodSandboxesResponse>*) {
   return unimplemented("StreamPodSandboxes: pod sandboxes are not built yet");

@@ -1,0 +1,321 @@
+#include "sandbox/sandbox_manager.h"
+
+#include <unistd.h>
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/ids.h"
+#include "util/log.h"
+
+namespace crid::sandbox {
+
+namespace {
+
+std::string name_key(const PodMetadata& m) {
+  return fmt::format("{}_{}_{}_{}", m.name, m.namespace_, m.uid, m.attempt);
+}
+
+std::string tag(const std::string& rpc, const std::string& id, const PodMetadata* m = nullptr) {
+  if (m) return fmt::format("[{} pod={} {}/{}]", rpc, log::short_id(id), m->namespace_, m->name);
+  return fmt::format("[{} pod={}]", rpc, log::short_id(id));
+}
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status validate(const PodConfig& c) {
+  if (c.metadata.name.empty())
+    return make_error(ErrorKind::kInvalidArgument, "pod sandbox config: metadata.name is empty");
+  if (c.metadata.namespace_.empty())
+    return make_error(ErrorKind::kInvalidArgument,
+                      "pod sandbox config of {}: metadata.namespace is empty", c.metadata.name);
+  for (auto& pm : c.port_mappings) {
+    if (pm.container_port <= 0 || pm.container_port > 65535 || pm.host_port < 0 ||
+        pm.host_port > 65535)
+      return make_error(ErrorKind::kInvalidArgument,
+                        "pod {}: port mapping {}->{} is out of range", c.metadata.name,
+                        pm.host_port, pm.container_port);
+  }
+  if (c.namespaces.network == NamespaceMode::kTarget || c.namespaces.ipc == NamespaceMode::kTarget)
+    return make_error(ErrorKind::kInvalidArgument,
+                      "pod {}: namespace mode TARGET applies to containers, not pods",
+                      c.metadata.name);
+  return Ok();
+}
+
+// cgroupfs is the driver crid manages; the systemd driver needs systemd.
+Result<std::string> effective_cgroup_parent(const Config& cfg, const PodConfig& c) {
+  if (cfg.cgroup_driver == "systemd") {
+    if (!fs::exists("/run/systemd/system"))
+      return make_error(ErrorKind::kFailedPrecondition,
+                        "systemd cgroup driver needs systemd as PID 1 (/run/systemd/system is "
+                        "absent); set cgroup_driver = \"cgroupfs\"");
+    return c.cgroup_parent.empty() ? std::string("system.slice") : c.cgroup_parent;
+  }
+  std::string parent = c.cgroup_parent.empty() ? cfg.default_cgroup_parent : c.cgroup_parent;
+  if (parent.ends_with(".slice"))
+    return make_error(ErrorKind::kInvalidArgument,
+                      "cgroup parent {} is a systemd slice but the cgroup driver is cgroupfs",
+                      parent);
+  if (parent.find("..") != std::string::npos)
+    return make_error(ErrorKind::kInvalidArgument, "cgroup parent {} must not contain \"..\"",
+                      parent);
+  return parent;
+}
+
+bool labels_match(const std::map<std::string, std::string>& want,
+                  const std::map<std::string, std::string>& have) {
+  for (auto& [k, v] : want) {
+    auto it = have.find(k);
+    if (it == have.end() || it->second != v) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SandboxManager>> SandboxManager::open(
+    const ConfigHolder& config, store::Database& db, std::function<std::string()> pod_cidr) {
+  CRID_ASSIGN(auto store, SandboxStore::open(db));
+  std::unique_ptr<SandboxManager> m(
+      new SandboxManager(config, std::move(store), std::move(pod_cidr)));
+  m->recover();
+  return m;
+}
+
+SandboxManager::SandboxManager(const ConfigHolder& config, std::unique_ptr<SandboxStore> store,
+                               std::function<std::string()> pod_cidr)
+    : config_(config),
+      store_(std::move(store)),
+      cni_(std::make_unique<network::CniInvoker>(config, config.get()->root + "/cni-cache")),
+      pod_cidr_(std::move(pod_cidr)),
+      containers_(&no_containers_) {}
+
+void SandboxManager::set_containers(PodContainers* containers) {
+  containers_ = containers ? containers : &no_containers_;
+}
+
+std::string SandboxManager::pod_dir(const std::string& id) const {
+  return config_.get()->runroot + "/pods/" + id;
+}
+
+std::string SandboxManager::shm_path(const Pod& pod) const {
+  if (pod.config.namespaces.ipc == NamespaceMode::kNode) return "/dev/shm";
+  return PodFilePaths{pod_dir(pod.id)}.shm();
+}
+
+std::shared_ptr<std::mutex> SandboxManager::pod_lock(const std::string& id) {
+  std::lock_guard lock(locks_mu_);
+  auto& m = locks_[id];
+  if (!m) m = std::make_shared<std::mutex>();
+  return m;
+}
+
+Result<std::string> SandboxManager::resolve_id(const std::string& id) {
+  if (id.empty()) return make_error(ErrorKind::kInvalidArgument, "pod sandbox id is empty");
+  CRID_ASSIGN(auto exact, store_->get(id));
+  if (exact) return id;
+  if (!is_hex_id(id) || id.size() >= 64)
+    return make_error(ErrorKind::kNotFound, "pod sandbox {} not found", id);
+  CRID_ASSIGN(auto all, store_->list());
+  std::string found;
+  for (auto& p : all) {
+    if (!p.id.starts_with(id)) continue;
+    if (!found.empty())
+      return make_error(ErrorKind::kInvalidArgument, "pod sandbox id prefix {} is ambiguous", id);
+    found = p.id;
+  }
+  if (found.empty()) return make_error(ErrorKind::kNotFound, "pod sandbox {} not found", id);
+  return found;
+}
+
+Result<std::string> SandboxManager::run(const PodConfig& config,
+                                        const std::string& runtime_handler) {
+  auto cfg = config_.get();
+  CRID_TRY(validate(config));
+  std::string handler = runtime_handler.empty() ? cfg->default_handler : runtime_handler;
+  if (!cfg->handlers.count(handler)) {
+    std::string known;
+    for (auto& [name, h] : cfg->handlers) known += (known.empty() ? "" : ", ") + name;
+    return make_error(ErrorKind::kInvalidArgument,
+                      "pod {}: unknown runtime handler \"{}\" (configured: {})",
+                      config.metadata.name, handler, known);
+  }
+  CRID_ASSIGN(std::string cgroup_parent, effective_cgroup_parent(*cfg, config));
+  CRID_ASSIGN(SysctlPlan sysctls, plan_sysctls(config.sysctls, config.namespaces));
+  if (!config.dns.empty()) CRID_TRY(resolv_conf(config.dns));  // refuse bad DNS up front
+
+  Pod pod;
+  pod.id = new_id();
+  pod.config = config;
+  pod.runtime_handler = handler;
+  pod.cgroup_parent = cgroup_parent;
+  pod.created_at_ns = now_ns();
+  std::string t = tag("RunPodSandbox", pod.id, &config.metadata);
+  Cleanup release_name;  // declared first: runs after every undo step
+  Cleanup undo;
+
+  // Reserve the name: an in-flight Run of the same name fails fast too.
+  std::string key = name_key(config.metadata);
+  {
+    std::lock_guard lock(names_mu_);
+    if (auto it = reserved_names_.find(key); it != reserved_names_.end())
+      return make_error(ErrorKind::kAlreadyExists,
+                        "pod name {} is already reserved by pod {} (being created)", key,
+                        it->second);
+    CRID_ASSIGN(auto holder, store_->find_by_name(config.metadata));
+    if (holder)
+      return make_error(ErrorKind::kAlreadyExists, "pod name {} is already used by pod {}", key,
+                        *holder);
+    reserved_names_[key] = pod.id;
+  }
+  release_name.add("release name", [this, key] {
+    std::lock_guard lock(names_mu_);
+    reserved_names_.erase(key);
+  });
+  auto pod_mu = pod_lock(pod.id);
+  std::lock_guard pod_guard(*pod_mu);
+  undo.add("forget pod lock", [this, id = pod.id] {
+    std::lock_guard lock(locks_mu_);
+    locks_.erase(id);
+  });
+
+  PodFilePaths paths{pod_dir(pod.id)};
+  CRID_TRY_CTX(fs::make_dirs(paths.dir, 0755), "creating pod dir {}", paths.dir);
+  undo.add("remove pod dir", [dir = paths.dir] { (void)fs::remove_all(dir); });
+
+  if (!config.log_directory.empty() && !fs::exists(config.log_directory)) {
+    CRID_TRY_CTX(fs::make_dirs(config.log_directory, 0755), "creating pod log directory {}",
+                 config.log_directory);
+    undo.add("remove log dir", [d = config.log_directory] { ::rmdir(d.c_str()); });
+  }
+
+  CRID_ASSIGN(pod.ns, create_pod_namespaces(paths.dir + "/ns", config.namespaces, config.hostname,
+                                            sysctls));
+  undo.add("unpin namespaces", [ns = pod.ns] { (void)remove_pod_namespaces(ns); });
+
+  if (!pod.ns.net.empty()) {
+    network::PodNetworkSpec net;
+    net.pod_id = pod.id;
+    net.netns = pod.ns.net;
+    net.pod_name = config.metadata.name;
+    net.pod_namespace = config.metadata.namespace_;
+    net.pod_uid = config.metadata.uid;
+    // Only published ports go to portmap; the kubelet also lists the
+    // container ports that have no host port.
+    for (auto& pm : config.port_mappings)
+      if (pm.host_port > 0) net.port_mappings.push_back(pm);
+    net.pod_cidr = pod_cidr_ ? pod_cidr_() : "";
+    if (!config.dns.empty())
+      net.dns = {{"servers", config.dns.servers}, {"searches", config.dns.searches},
+                 {"options", config.dns.options}};
+    CRID_ASSIGN(auto attached, cni_->add(net));
+    undo.add("CNI DEL", [this, id = pod.id, t] {
+      if (auto st = cni_->del(id); !st) spdlog::error("{} undo: {}", t, st.error().message());
+    });
+    pod.ips = attached.result.pod_ips();
+    pod.cni_result = attached.raw_result.dump();
+    pod.network_name = attached.network_name;
+  }
+
+  // Pods on the host network (no UTS ns of their own) or without a
+  // hostname see the node's name.
+  std::string hostname = config.hostname;
+  if (pod.ns.uts.empty() || hostname.empty()) {
+    char buf[256] = {};
+    ::gethostname(buf, sizeof buf - 1);
+    hostname = buf;
+  }
+  CRID_TRY_CTX(write_pod_files(paths, hostname, pod.ips, config.dns), "pod {}", pod.id);
+
+  if (config.namespaces.ipc != NamespaceMode::kNode) {
+    CRID_TRY_CTX(mount_pod_shm(paths, cfg->shm_size), "pod {}", pod.id);
+    undo.add("unmount shm", [paths] { (void)unmount_pod_shm(paths); });
+  }
+
+  CRID_TRY(store_->insert(pod));
+  undo.dismiss();
+  spdlog::info("{} ready (ips: {}, handler {})", t, fmt::join(pod.ips, ", "), handler);
+  return pod.id;
+}
+
+Status SandboxManager::stop_locked(Pod& pod) {
+  std::string t = tag("StopPodSandbox", pod.id, &pod.config.metadata);
+  auto cfg = config_.get();
+  CRID_TRY_CTX(containers_.load()->stop_all(pod.id, cfg->stop_grace_default),
+               "stopping the containers of pod {}", pod.id);
+  // DEL while the netns still exists, so plugins can clean inside it.
+  CRID_TRY_CTX(cni_->del(pod.id), "detaching pod {} from the network", pod.id);
+  CRID_TRY_CTX(unmount_pod_shm(PodFilePaths{pod_dir(pod.id)}), "pod {}", pod.id);
+  CRID_TRY_CTX(remove_pod_namespaces(pod.ns), "pod {}", pod.id);
+  pod.ns = {};
+  if (pod.state != PodState::kNotReady) spdlog::info("{} stopped", t);
+  pod.state = PodState::kNotReady;
+  return store_->update(pod);
+}
+
+Status SandboxManager::stop(const std::string& id) {
+  auto resolved = resolve_id(id);
+  if (!resolved) {
+    if (resolved.error().kind() == ErrorKind::kNotFound) return Ok();
+    return resolved.error();
+  }
+  auto mu = pod_lock(*resolved);
+  std::lock_guard lock(*mu);
+  CRID_ASSIGN(auto pod, store_->get(*resolved));
+  if (!pod) return Ok();  // removed meanwhile
+  return stop_locked(*pod);
+}
+
+Status SandboxManager::remove(const std::string& id) {
+  auto resolved = resolve_id(id);
+  if (!resolved) {
+    if (resolved.error().kind() == ErrorKind::kNotFound) return Ok();
+    return resolved.error();
+  }
+  auto mu = pod_lock(*resolved);
+  {
+    std::lock_guard lock(*mu);
+    CRID_ASSIGN(auto pod, store_->get(*resolved));
+    if (!pod) return Ok();
+    // Stop is idempotent: run it even when NOTREADY, to finish a stop that
+    // failed half-way.
+    CRID_TRY(stop_locked(*pod));
+    CRID_TRY_CTX(containers_.load()->remove_all(pod->id), "removing the containers of pod {}",
+                 pod->id);
+    CRID_TRY_CTX(fs::remove_all(pod_dir(pod->id)), "removing pod dir of {}", pod->id);
+    CRID_TRY(store_->remove(pod->id));
+    spdlog::info("{} removed", tag("RemovePodSandbox", pod->id, &pod->config.metadata));
+  }
+  std::lock_guard lock(locks_mu_);
+  locks_.erase(*resolved);
+  return Ok();
+}
+
+Result<Pod> SandboxManager::status(const std::string& id) {
+  CRID_ASSIGN(std::string full, resolve_id(id));
+  CRID_ASSIGN(auto pod, store_->get(full));
+  if (!pod) return make_error(ErrorKind::kNotFound, "pod sandbox {} not found", id);
+  return std::move(*pod);
+}
+
+Result<std::vector<Pod>> SandboxManager::list(const PodFilter& filter) {
+  CRID_ASSIGN(auto all, store_->list());
+  std::vector<Pod> out;
+  for (auto& p : all) {
+    if (!filter.id_prefix.empty() && !p.id.starts_with(filter.id_prefix)) continue;
+    if (filter.has_state && p.state != filter.state) continue;
+    if (!labels_match(filter.labels, p.config.labels)) continue;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace crid::sandbox

@@ -1,0 +1,77 @@
+// SandboxManager: the pod sandbox lifecycle (RunPodSandbox, Stop, Remove,
+// Status, List) in domain types.
+//
+// Run is a short driver of named steps (validate, reserve the name, pod
+// dir, namespaces, CNI ADD, files, shm, row), each registering its undo on a
+// Cleanup so a failure leaves nothing behind. Locks are per pod: slow work
+// (CNI, namespace helpers) never holds a lock another pod needs.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "config/config_holder.h"
+#include "network/cni_invoker.h"
+#include "sandbox/pod_containers.h"
+#include "sandbox/sandbox_store.h"
+#include "sandbox/types.h"
+#include "store/database.h"
+
+namespace crid::sandbox {
+
+class SandboxManager {
+ public:
+  // `pod_cidr` returns the node's pod CIDR (from UpdateRuntimeConfig) or "".
+  static Result<std::unique_ptr<SandboxManager>> open(const ConfigHolder& config,
+                                                      store::Database& db,
+                                                      std::function<std::string()> pod_cidr);
+
+  // The container layer registers itself here (see pod_containers.h).
+  void set_containers(PodContainers* containers);
+
+  // Creates a ready pod; returns its id. The handler "" means the default.
+  Result<std::string> run(const PodConfig& config, const std::string& runtime_handler);
+  // Idempotent; unknown ids are OK (CRI: nothing left to reclaim).
+  Status stop(const std::string& id);
+  // Idempotent; unknown ids are OK.
+  Status remove(const std::string& id);
+  // NotFound for unknown ids. Accepts a unique id prefix, as crictl users type.
+  Result<Pod> status(const std::string& id);
+  Result<std::vector<Pod>> list(const PodFilter& filter);
+
+  // <runroot>/pods/<id>: pins, hostname, hosts, resolv.conf, shm.
+  std::string pod_dir(const std::string& id) const;
+  // The /dev/shm a container of this pod mounts.
+  std::string shm_path(const Pod& pod) const;
+
+  network::CniInvoker& cni() { return *cni_; }
+
+ private:
+  SandboxManager(const ConfigHolder& config, std::unique_ptr<SandboxStore> store,
+                 std::function<std::string()> pod_cidr);
+  std::shared_ptr<std::mutex> pod_lock(const std::string& id);
+  Result<std::string> resolve_id(const std::string& id_or_prefix);
+  Status stop_locked(Pod& pod);
+  // After a crash or reboot: pod dirs without a row are torn down, rows
+  // whose namespace pins are gone become NOTREADY.
+  void recover();
+
+  const ConfigHolder& config_;
+  std::unique_ptr<SandboxStore> store_;
+  std::unique_ptr<network::CniInvoker> cni_;
+  std::function<std::string()> pod_cidr_;
+  NoPodContainers no_containers_;
+  std::atomic<PodContainers*> containers_;
+
+  std::mutex locks_mu_;
+  std::map<std::string, std::shared_ptr<std::mutex>> locks_;
+  std::mutex names_mu_;
+  std::map<std::string, std::string> reserved_names_;  // name key -> pod id being created
+};
+
+}  // namespace crid::sandbox

@@ -1,0 +1,62 @@
+// Start-up recovery of pod sandboxes: a daemon killed in the middle of
+// RunPodSandbox leaves a pod dir (and maybe pins, shm, a CNI attachment)
+// with no row; a reboot leaves READY rows whose namespaces are gone.
+#include <filesystem>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "sandbox/sandbox_manager.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+namespace crid::sandbox {
+
+void SandboxManager::recover() {
+  auto rows = store_->list();
+  if (!rows) {
+    spdlog::error("[recover] cannot list pods: {}", rows.error().message());
+    return;
+  }
+  std::set<std::string> known;
+  for (auto& pod : *rows) {
+    known.insert(pod.id);
+    bool pins_gone = (!pod.ns.net.empty() && !fs::exists(pod.ns.net)) ||
+                     (!pod.ns.ipc.empty() && !fs::exists(pod.ns.ipc));
+    if (pod.state == PodState::kReady && pins_gone) {
+      spdlog::warn("[recover pod={}] namespaces are gone (reboot?): marking NOTREADY",
+                   log::short_id(pod.id));
+      pod.state = PodState::kNotReady;
+      (void)remove_pod_namespaces(pod.ns);
+      pod.ns = {};
+      if (auto st = store_->update(pod); !st) spdlog::error("[recover] {}", st.error().message());
+    }
+  }
+
+  // Half-created pods: tear down whatever the interrupted Run made.
+  std::error_code ec;
+  std::string pods_dir = config_.get()->runroot + "/pods";
+  for (auto it = std::filesystem::directory_iterator(pods_dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::string id = it->path().filename();
+    if (known.count(id)) continue;
+    spdlog::warn("[recover pod={}] leftover of an interrupted RunPodSandbox: cleaning up",
+                 log::short_id(id));
+    PodFilePaths paths{it->path()};
+    std::string ns = paths.dir + "/ns";
+    if (auto st = cni_->del(id); !st) spdlog::error("[recover] {}", st.error().message());
+    (void)unmount_pod_shm(paths);
+    (void)remove_pod_namespaces({ns + "/net", ns + "/ipc", ns + "/uts"});
+    if (auto st = fs::remove_all(paths.dir); !st)
+      spdlog::error("[recover] {}", st.error().message());
+  }
+  // CNI attachments whose pod dir vanished (runroot wiped by a reboot).
+  for (auto it = std::filesystem::directory_iterator(config_.get()->root + "/cni-cache", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::string id = it->path().stem();
+    if (known.count(id) || it->path().extension() != ".json") continue;
+    if (auto st = cni_->del(id); !st) spdlog::error("[recover] {}", st.error().message());
+  }
+}
+
+}  // namespace crid::sandbox
