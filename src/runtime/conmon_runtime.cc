@@ -1,0 +1,708 @@
+#include "runtime/conmon_runtime.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/exit_watcher.h"
+#include "runtime/monitor_cgroup.h"
+#include "runtime/process_probe.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/ids.h"
+#include "util/log.h"
+#include "util/process.h"
+#include "util/unique_fd.h"
+
+extern char** environ;
+
+namespace crid::runtime {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+const char* to_string(ContainerStatus s) {
+  switch (s) {
+    case ContainerStatus::kCreating: return "creating";
+    case ContainerStatus::kCreated: return "created";
+    case ContainerStatus::kRunning: return "running";
+    case ContainerStatus::kPaused: return "paused";
+    case ContainerStatus::kStopped: return "stopped";
+    case ContainerStatus::kUnknown: break;
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr const char* kRecordFile = "monitor.json";
+constexpr const char* kPidFile = "pidfile";
+constexpr const char* kConmonPidFile = "conmon-pidfile";
+// Files conmon and the runtime leave in the bundle; removed on a failed
+// create so the caller's bundle is as it was.
+constexpr const char* kMonitorFiles[] = {kRecordFile, kPidFile, kConmonPidFile, "ctl", "winsz",
+                                         "attach", "oom"};
+// conmon's ctl fifo message types ("<type> <height> <width>\n").
+constexpr int kCtlResize = 1;
+constexpr int kCtlReopenLog = 2;
+// conmon reports the sync pipe's fds through these variables; the fds are
+// fixed by the spawn file actions below.
+constexpr int kSyncPipeFd = 3;
+constexpr int kStartPipeFd = 4;
+
+json record_to_json(const MonitorRecord& r) {
+  return json{{"id", r.id},
+              {"name", r.name},
+              {"pod_id", r.pod_id},
+              {"bundle_dir", r.bundle_dir},
+              {"runtime_path", r.handler.runtime_path},
+              {"runtime_type", r.handler.runtime_type},
+              {"runtime_root", r.handler.runtime_root},
+              {"conmon_path", r.conmon_path},
+              {"log_path", r.log_path},
+              {"exit_dir", r.exit_dir},
+              {"persist_dir", r.persist_dir},
+              {"monitor_cgroup", r.monitor_cgroup},
+              {"tty", r.tty},
+              {"monitor_pid", r.monitor_pid},
+              {"init_pid", r.init_pid}};
+}
+
+Result<MonitorRecord> record_from_json(const std::string& text, const std::string& path) {
+  try {
+    json j = json::parse(text);
+    MonitorRecord r;
+    r.id = j.at("id").get<std::string>();
+    r.name = j.value("name", "");
+    r.pod_id = j.value("pod_id", "");
+    r.bundle_dir = j.at("bundle_dir").get<std::string>();
+    r.handler.runtime_path = j.at("runtime_path").get<std::string>();
+    r.handler.runtime_type = j.value("runtime_type", "oci");
+    r.handler.runtime_root = j.value("runtime_root", "");
+    r.conmon_path = j.at("conmon_path").get<std::string>();
+    r.log_path = j.value("log_path", "");
+    r.exit_dir = j.at("exit_dir").get<std::string>();
+    r.persist_dir = j.value("persist_dir", "");
+    r.monitor_cgroup = j.value("monitor_cgroup", "");
+    r.tty = j.value("tty", false);
+    r.monitor_pid = j.at("monitor_pid").get<pid_t>();
+    r.init_pid = j.at("init_pid").get<pid_t>();
+    return r;
+  } catch (const std::exception& e) {
+    return make_error(ErrorKind::kInternal, "reading monitor record {}: {}", path, e.what());
+  }
+}
+
+std::vector<std::string> runtime_argv(const MonitorRecord& r, std::vector<std::string> args) {
+  std::vector<std::string> argv{r.handler.runtime_path};
+  if (!r.handler.runtime_root.empty()) {
+    argv.push_back("--root");
+    argv.push_back(r.handler.runtime_root);
+  }
+  argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+  return argv;
+}
+
+// runc logs errors in logrus text form (time="…" level=error msg="…");
+// keep just the message. Anything else (crun's plain text) is kept as is.
+std::string runtime_message(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  size_t at = text.rfind("level=error msg=\"");
+  if (at == std::string::npos) return text;
+  std::string msg;
+  for (size_t i = at + 17; i < text.size() && text[i] != '"'; i++) {
+    if (text[i] == '\\' && i + 1 < text.size()) i++;
+    msg += text[i];
+  }
+  return msg.empty() ? text : msg;
+}
+
+// Runs `<runtime> [--root R] <args>`; a failure carries the runtime's words.
+Result<ProcessOutput> run_runtime(const MonitorRecord& r, std::vector<std::string> args,
+                                  std::string stdin_data = "",
+                                  std::chrono::milliseconds timeout = 2min) {
+  std::string verb = args.empty() ? "" : args.front();
+  SpawnOptions so;
+  so.argv = runtime_argv(r, std::move(args));
+  so.stdin_data = std::move(stdin_data);
+  so.timeout = timeout;
+  so.max_output = 1 << 20;
+  CRID_ASSIGN(auto out, run_process(so));
+  if (!out.success()) {
+    // Both runc and crun say so when the container is gone.
+    bool gone = out.err.find("does not exist") != std::string::npos ||
+                out.err.find("not found") != std::string::npos;
+    out.err = runtime_message(std::move(out.err));
+    return Error(gone ? ErrorKind::kNotFound : ErrorKind::kInternal,
+                 fmt::format("{} {} of container {}: {}", r.handler.runtime_path, verb, r.id,
+                             out.describe()));
+  }
+  return out;
+}
+
+// Moves `fd` to a number above the fixed child fds, so the dup2 actions
+// cannot overwrite each other's sources.
+Result<UniqueFd> move_high(UniqueFd fd) {
+  int high = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 10);
+  if (high < 0) return sys_error("duplicating a pipe fd");
+  return UniqueFd(high);
+}
+
+struct Pipe {
+  UniqueFd read, write;
+};
+
+Result<Pipe> make_pipe() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("creating a pipe");
+  Pipe out;
+  CRID_ASSIGN(out.read, move_high(UniqueFd(p[0])));
+  CRID_ASSIGN(out.write, move_high(UniqueFd(p[1])));
+  return out;
+}
+
+// Starts conmon with posix_spawn: the sync pipe's write end on fd 3, the
+// start pipe's read end on fd 4, stderr to `stderr_fd`, in the bundle dir
+// (conmon drops its "oom" marker in its working directory).
+Result<pid_t> spawn_conmon(const std::vector<std::string>& args, const std::string& cwd,
+                           int sync_fd, int start_fd, int stderr_fd) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, stderr_fd, 2);
+  posix_spawn_file_actions_adddup2(&fa, sync_fd, kSyncPipeFd);
+  posix_spawn_file_actions_adddup2(&fa, start_fd, kStartPipeFd);
+  posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  // Own process group: a terminal's ^C to the daemon must not reach it.
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+
+  // A clean environment: only PATH (the runtime may look up helpers) and
+  // the pipe numbers.
+  std::vector<std::string> env{fmt::format("_OCI_SYNCPIPE={}", kSyncPipeFd),
+                               fmt::format("_OCI_STARTPIPE={}", kStartPipeFd)};
+  const char* path = ::getenv("PATH");
+  env.push_back(std::string("PATH=") + (path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    errno = rc;
+    return sys_error("starting conmon {}", args[0]);
+  }
+  return pid;
+}
+
+// Reads what is there without blocking (conmon's early error messages).
+std::string drain(int fd, size_t max = 8192) {
+  ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while (out.size() < max && (n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, n);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+struct SyncMessage {
+  int data = -1;
+  std::string message;
+};
+
+// conmon writes one JSON object per line on the sync pipe: {"data": pid}
+// on success, {"data": -1, "message": "<runtime stderr>"} on failure. EOF
+// without a message means conmon died.
+Result<SyncMessage> read_sync_message(int fd, std::chrono::milliseconds timeout,
+                                      const std::string& id) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string buf;
+  for (;;) {
+    size_t nl = buf.find('\n');
+    if (nl != std::string::npos) break;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return make_error(ErrorKind::kDeadlineExceeded,
+                        "creating container {}: timed out after {}ms waiting for the runtime",
+                        id, timeout.count());
+    pollfd pfd{fd, POLLIN, 0};
+    int pr = ::poll(&pfd, 1, static_cast<int>(left.count()));
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr < 0) return sys_error("waiting for conmon of container {}", id);
+    if (pr == 0) continue;
+    char chunk[4096];
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (buf.empty())
+        return make_error(ErrorKind::kInternal,
+                          "creating container {}: conmon exited without reporting a result", id);
+      break;
+    }
+    buf.append(chunk, n);
+    if (buf.size() > (1 << 20))
+      return make_error(ErrorKind::kInternal, "creating container {}: oversized sync message", id);
+  }
+  try {
+    json j = json::parse(buf.substr(0, buf.find('\n')));
+    SyncMessage m;
+    // "data" with --api-version 1, "pid" with the legacy protocol.
+    m.data = j.contains("data") ? j["data"].get<int>() : j.at("pid").get<int>();
+    m.message = j.value("message", "");
+    return m;
+  } catch (const std::exception& e) {
+    return make_error(ErrorKind::kInternal, "creating container {}: bad sync message \"{}\": {}",
+                      id, buf.substr(0, 200), e.what());
+  }
+}
+
+Result<pid_t> read_pid_file(const std::string& path) {
+  CRID_ASSIGN(std::string text, fs::read_file(path, 64));
+  char* end = nullptr;
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (v <= 0 || end == text.c_str())
+    return make_error(ErrorKind::kInternal, "pid file {} holds \"{}\"", path, text.substr(0, 32));
+  return static_cast<pid_t>(v);
+}
+
+// conmon's command line names the container id; checking it guards against
+// a recycled pid after a reboot or a long downtime.
+bool conmon_alive(const MonitorRecord& r) { return process_alive(r.monitor_pid, r.id); }
+
+// Stops conmon for good: it normally exits by itself once the container is
+// gone; SIGKILL if it lingers.
+void stop_monitor(const MonitorRecord& r) {
+  if (r.monitor_pid <= 0) return;
+  if (wait_process_gone(r.monitor_pid, 5s, r.id)) return;
+  spdlog::warn("[runtime ctr={}] conmon {} still running after delete, killing it",
+               log::short_id(r.id), r.monitor_pid);
+  ::kill(r.monitor_pid, SIGKILL);
+  wait_process_gone(r.monitor_pid, 5s, r.id);
+}
+
+bool oom_marker(const MonitorRecord& r) {
+  return (!r.persist_dir.empty() && fs::exists(r.persist_dir + "/oom")) ||
+         fs::exists(r.bundle_dir + "/oom");
+}
+
+Status write_ctl(const MonitorRecord& r, int type, int height, int width) {
+  std::string path = r.bundle_dir + "/ctl";
+  // Non-blocking open fails with ENXIO when no reader (conmon) is there,
+  // instead of hanging.
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) return sys_error("opening conmon control fifo {} of container {}", path, r.id);
+  std::string msg = fmt::format("{} {} {}\n", type, height, width);
+  if (::write(fd.get(), msg.data(), msg.size()) != static_cast<ssize_t>(msg.size()))
+    return sys_error("writing to conmon control fifo of container {}", r.id);
+  return Ok();
+}
+
+}  // namespace
+
+Result<MonitorRecord> ConmonRuntime::lookup(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = records_.find(id);
+  if (it == records_.end())
+    return make_error(ErrorKind::kNotFound, "container {} is not known to the runtime", id);
+  return it->second;
+}
+
+Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
+  if (o.id.empty() || o.bundle_dir.empty() || o.exit_dir.empty())
+    return make_error(ErrorKind::kInvalidArgument,
+                      "creating container {}: id, bundle dir and exit dir are required", o.id);
+  if (o.handler.runtime_type != "oci")
+    return make_error(ErrorKind::kUnimplemented,
+                      "creating container {}: runtime type \"{}\" is not supported by the conmon backend",
+                      o.id, o.handler.runtime_type);
+  if (::access(o.handler.runtime_path.c_str(), X_OK) != 0)
+    return sys_error("creating container {}: runtime binary {}", o.id, o.handler.runtime_path);
+  if (::access(o.conmon_path.c_str(), X_OK) != 0)
+    return sys_error("creating container {}: conmon binary {}", o.id, o.conmon_path);
+  if (!fs::exists(o.bundle_dir + "/config.json"))
+    return make_error(ErrorKind::kInvalidArgument, "creating container {}: no config.json in bundle {}",
+                      o.id, o.bundle_dir);
+  {
+    std::lock_guard lock(mu_);
+    if (records_.count(o.id))
+      return make_error(ErrorKind::kAlreadyExists, "container {} already exists", o.id);
+  }
+
+  MonitorRecord rec;
+  rec.id = o.id;
+  rec.name = o.name.empty() ? o.id : o.name;
+  rec.pod_id = o.pod_id;
+  rec.bundle_dir = o.bundle_dir;
+  rec.handler = o.handler;
+  rec.conmon_path = o.conmon_path;
+  rec.log_path = o.log_path;
+  rec.exit_dir = o.exit_dir;
+  rec.persist_dir = o.persist_dir;
+  rec.tty = o.tty;
+  if (!o.monitor_cgroup_parent.empty())
+    rec.monitor_cgroup = o.monitor_cgroup_parent + "/crid-conmon-" + o.id;
+
+  CRID_TRY_CTX(fs::make_dirs(o.exit_dir, 0700), "creating container {}", o.id);
+  if (!o.persist_dir.empty()) CRID_TRY_CTX(fs::make_dirs(o.persist_dir, 0700), "creating container {}", o.id);
+  if (!o.log_path.empty()) {
+    auto slash = o.log_path.rfind('/');
+    if (slash != std::string::npos && slash > 0)
+      CRID_TRY_CTX(fs::make_dirs(o.log_path.substr(0, slash)), "creating container {}", o.id);
+  }
+  if (!o.handler.runtime_root.empty())
+    CRID_TRY_CTX(fs::make_dirs(o.handler.runtime_root, 0700), "creating container {}", o.id);
+  // A leftover exit file would read as this container having exited.
+  ::unlink((o.exit_dir + "/" + o.id).c_str());
+
+  std::vector<std::string> args{
+      o.conmon_path,
+      "--api-version",
+      "-c", o.id,
+      "-u", o.id,
+      "-n", rec.name,
+      "-r", o.handler.runtime_path,
+      "-b", o.bundle_dir,
+      "-p", o.bundle_dir + "/" + kPidFile,
+      "-P", o.bundle_dir + "/" + kConmonPidFile,
+      "--exit-dir", o.exit_dir,
+      // The attach socket goes in the bundle, next to ctl and winsz;
+      // conmon binds it through /proc/self/fd, so long paths are fine.
+      "--full-attach",
+  };
+  if (!o.handler.runtime_root.empty()) args.push_back("--runtime-arg=--root=" + o.handler.runtime_root);
+  if (!o.persist_dir.empty()) args.push_back("--persist-dir=" + o.persist_dir);
+  if (!o.log_path.empty()) args.push_back("--log-path=k8s-file:" + o.log_path);
+  if (o.log_size_max > 0) args.push_back(fmt::format("--log-size-max={}", o.log_size_max));
+  if (o.no_pivot) args.push_back("--no-pivot");
+  if (o.tty) {
+    args.push_back("-t");
+  } else if (o.stdin) {
+    args.push_back("-i");
+    if (!o.stdin_once) args.push_back("--leave-stdin-open");
+  }
+  if (spdlog::should_log(spdlog::level::debug)) args.push_back("--log-level=debug");
+
+  CRID_ASSIGN(Pipe sync, make_pipe());
+  CRID_ASSIGN(Pipe start_pipe, make_pipe());
+  CRID_ASSIGN(Pipe err, make_pipe());
+
+  // Declared before the rollback stack, whose steps read them.
+  pid_t middle = -1;
+  bool middle_reaped = false;
+  Cleanup undo;
+  undo.add("bundle monitor files", [&] {
+    for (const char* f : kMonitorFiles) ::unlink((o.bundle_dir + "/" + f).c_str());
+    ::unlink((o.exit_dir + "/" + o.id).c_str());
+    if (!o.persist_dir.empty()) {
+      ::unlink((o.persist_dir + "/exit").c_str());
+      ::unlink((o.persist_dir + "/oom").c_str());
+    }
+    if (!o.log_path.empty()) ::unlink(o.log_path.c_str());
+  });
+
+  spdlog::debug("[runtime ctr={}] starting conmon: {}", log::short_id(o.id), fmt::join(args, " "));
+  CRID_ASSIGN(middle, spawn_conmon(args, o.bundle_dir, sync.write.get(), start_pipe.read.get(),
+                                    err.write.get()));
+  sync.write.reset();
+  start_pipe.read.reset();
+  err.write.reset();
+  undo.add("conmon's first process", [&] {
+    if (middle_reaped) return;
+    ::kill(middle, SIGKILL);
+    while (::waitpid(middle, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  });
+
+  // Before conmon forks anything, put it in its own cgroup; it waits on the
+  // start pipe for exactly this.
+  if (!rec.monitor_cgroup.empty()) {
+    undo.add("monitor cgroup", [&] {
+      if (rec.monitor_pid > 0) wait_process_gone(rec.monitor_pid, 5s, o.id);
+      (void)remove_cgroup(rec.monitor_cgroup);
+    });
+    CRID_TRY_CTX(place_in_cgroup(rec.monitor_cgroup, middle), "creating container {}", o.id);
+  }
+  char go = 0;
+  if (::write(start_pipe.write.get(), &go, 1) != 1)
+    return sys_error("creating container {}: signalling conmon to start", o.id);
+  start_pipe.write.reset();
+
+  // The first conmon process forks the real monitor and exits.
+  int status = 0;
+  while (::waitpid(middle, &status, 0) < 0 && errno == EINTR) {
+  }
+  middle_reaped = true;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::string why = drain(err.read.get());
+    return make_error(ErrorKind::kInternal, "creating container {}: conmon failed ({}){}{}", o.id,
+                      WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
+                                        : fmt::format("signal {}", WTERMSIG(status)),
+                      why.empty() ? "" : ": ", why);
+  }
+  auto monitor_pid = read_pid_file(o.bundle_dir + "/" + kConmonPidFile);
+  if (monitor_pid) rec.monitor_pid = *monitor_pid;
+  undo.add("runtime state", [&] {
+    // Whatever got created: kill conmon (its runtime child dies with it),
+    // then make the runtime forget the container.
+    if (rec.monitor_pid > 0 && conmon_alive(rec)) ::kill(rec.monitor_pid, SIGKILL);
+    if (rec.monitor_pid > 0) wait_process_gone(rec.monitor_pid, 5s, o.id);
+    (void)run_runtime(rec, {"delete", "--force", o.id}, "", 30s);
+  });
+
+  auto sync_msg = read_sync_message(sync.read.get(), o.timeout, o.id);
+  if (!sync_msg) {
+    std::string why = drain(err.read.get());
+    return why.empty() ? sync_msg.error() : sync_msg.error().wrap(why);
+  }
+  if (sync_msg->data <= 0) {
+    std::string runtime = o.handler.runtime_path.substr(o.handler.runtime_path.rfind('/') + 1);
+    return make_error(ErrorKind::kInternal, "creating container {}: {} create failed: {}", o.id,
+                      runtime, sync_msg->message.empty() ? "no message" : runtime_message(sync_msg->message));
+  }
+  rec.init_pid = sync_msg->data;
+  if (!monitor_pid) return monitor_pid.error().wrap(fmt::format("creating container {}", o.id));
+
+  CRID_TRY_CTX(fs::write_file_atomic(o.bundle_dir + "/" + kRecordFile, record_to_json(rec).dump(2), 0600),
+               "creating container {}", o.id);
+  {
+    std::lock_guard lock(mu_);
+    records_[o.id] = rec;
+  }
+  undo.dismiss();
+  spdlog::info("[runtime ctr={}] created: init pid {}, conmon pid {}", log::short_id(o.id),
+               rec.init_pid, rec.monitor_pid);
+  return CreatedContainer{rec.init_pid, rec.monitor_pid};
+}
+
+Status ConmonRuntime::start(const std::string& id) {
+  CRID_ASSIGN(auto rec, lookup(id));
+  CRID_TRY(run_runtime(rec, {"start", id}));
+  return Ok();
+}
+
+Result<ContainerState> ConmonRuntime::state(const std::string& id) {
+  CRID_ASSIGN(auto rec, lookup(id));
+  CRID_ASSIGN(auto out, run_runtime(rec, {"state", id}));
+  try {
+    json j = json::parse(out.out);
+    ContainerState st;
+    std::string s = j.value("status", "");
+    st.status = s == "created"   ? ContainerStatus::kCreated
+                : s == "running" ? ContainerStatus::kRunning
+                : s == "paused"  ? ContainerStatus::kPaused
+                : s == "stopped" ? ContainerStatus::kStopped
+                : s == "creating" ? ContainerStatus::kCreating
+                                  : ContainerStatus::kUnknown;
+    st.pid = j.value("pid", 0);
+    return st;
+  } catch (const std::exception& e) {
+    return make_error(ErrorKind::kInternal, "parsing {} state of container {}: {}",
+                      rec.handler.runtime_path, id, e.what());
+  }
+}
+
+Status ConmonRuntime::kill(const std::string& id, int signal, bool all) {
+  CRID_ASSIGN(auto rec, lookup(id));
+  std::vector<std::string> args{"kill"};
+  if (all) args.push_back("--all");
+  args.push_back(id);
+  args.push_back(std::to_string(signal));
+  CRID_TRY(run_runtime(rec, std::move(args)));
+  return Ok();
+}
+
+Status ConmonRuntime::remove(const std::string& id) {
+  auto found = lookup(id);
+  if (!found) return Ok();
+  const MonitorRecord& rec = *found;
+  auto del = run_runtime(rec, {"delete", "--force", id});
+  if (!del && del.error().kind() != ErrorKind::kNotFound) return del.error();
+  stop_monitor(rec);
+  if (!rec.monitor_cgroup.empty()) CRID_TRY_CTX(remove_cgroup(rec.monitor_cgroup), "removing container {}", id);
+  ::unlink((rec.exit_dir + "/" + id).c_str());
+  if (!rec.persist_dir.empty()) {
+    ::unlink((rec.persist_dir + "/exit").c_str());
+    ::unlink((rec.persist_dir + "/oom").c_str());
+  }
+  CRID_TRY_CTX(fs::remove_all(rec.bundle_dir), "removing bundle of container {}", id);
+  {
+    std::lock_guard lock(mu_);
+    records_.erase(id);
+  }
+  spdlog::info("[runtime ctr={}] removed", log::short_id(id));
+  return Ok();
+}
+
+Result<ExecResult> ConmonRuntime::exec_sync(const std::string& id, const ExecSyncOptions& opts) {
+  CRID_ASSIGN(auto rec, lookup(id));
+  if (opts.argv.empty())
+    return make_error(ErrorKind::kInvalidArgument, "exec in container {}: empty command", id);
+  if (opts.tty)
+    return make_error(ErrorKind::kUnimplemented, "exec in container {}: a terminal is not supported for exec_sync", id);
+  CRID_ASSIGN(auto st, state(id));
+  if (st.status != ContainerStatus::kRunning)
+    return make_error(ErrorKind::kFailedPrecondition, "exec in container {}: container is {}", id,
+                      to_string(st.status));
+
+  // The exec'd process starts from the container's own process settings
+  // (user, env, cwd, capabilities), with our command.
+  CRID_ASSIGN(std::string spec_text, fs::read_file(rec.bundle_dir + "/config.json"));
+  json process;
+  try {
+    process = json::parse(spec_text).at("process");
+  } catch (const std::exception& e) {
+    return make_error(ErrorKind::kInternal, "exec in container {}: reading its config.json: {}", id, e.what());
+  }
+  process["args"] = opts.argv;
+  process["terminal"] = false;
+  process.erase("consoleSize");
+  if (opts.env) process["env"] = *opts.env;
+  if (opts.cwd) process["cwd"] = *opts.cwd;
+
+  std::string tag = random_hex(8);
+  std::string process_file = rec.bundle_dir + "/exec-" + tag + ".json";
+  std::string pid_file = rec.bundle_dir + "/exec-" + tag + ".pid";
+  Cleanup undo;
+  undo.add("exec files", [&] {
+    ::unlink(process_file.c_str());
+    ::unlink(pid_file.c_str());
+  });
+  CRID_TRY_CTX(fs::write_file_atomic(process_file, process.dump(), 0600), "exec in container {}", id);
+
+  // runc exec directly rather than conmon --exec: output stays in memory
+  // (capped), no log file round trip, one process fewer per probe.
+  SpawnOptions so;
+  so.argv = runtime_argv(rec, {"exec", "--process", process_file, "--pid-file", pid_file, id});
+  so.timeout = opts.timeout;
+  so.max_output = opts.max_output;
+  CRID_ASSIGN(auto out, run_process(so));
+  ExecResult r;
+  r.out = std::move(out.out);
+  r.err = std::move(out.err);
+  r.truncated = out.truncated;
+  if (out.timed_out) {
+    // Killing the runtime leaves the exec'd process running inside the
+    // container; kill it and whatever it started.
+    auto pid = read_pid_file(pid_file);
+    if (pid) kill_process_tree(*pid);
+    r.timed_out = true;
+    r.exit_code = -1;
+    return r;
+  }
+  r.exit_code = out.signal ? 128 + out.signal : out.exit_code;
+  return r;
+}
+
+Status ConmonRuntime::update_resources(const std::string& id, const std::string& resources_json) {
+  CRID_ASSIGN(auto rec, lookup(id));
+  CRID_TRY(run_runtime(rec, {"update", "--resources", "-", id}, resources_json));
+  return Ok();
+}
+
+Status ConmonRuntime::reopen_log(const std::string& id) {
+  CRID_ASSIGN(auto rec, lookup(id));
+  if (rec.log_path.empty())
+    return make_error(ErrorKind::kFailedPrecondition, "container {} has no log file", id);
+  if (!conmon_alive(rec))
+    return make_error(ErrorKind::kFailedPrecondition,
+                      "reopening log of container {}: its monitor is not running", id);
+  size_t slash = rec.log_path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : rec.log_path.substr(0, slash);
+  std::string base = rec.log_path.substr(slash == std::string::npos ? 0 : slash + 1);
+
+  // conmon reopens by creating "<log>.tmp" and renaming it over the log:
+  // watch for that to know it is done.
+  UniqueFd in(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (!in.valid()) return sys_error("inotify for log reopen of container {}", id);
+  if (::inotify_add_watch(in.get(), dir.c_str(), IN_CREATE | IN_MOVED_TO) < 0)
+    return sys_error("watching log dir {} of container {}", dir, id);
+  CRID_TRY(write_ctl(rec, kCtlReopenLog, 0, 0));
+
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  alignas(inotify_event) char buf[4096];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return make_error(ErrorKind::kDeadlineExceeded,
+                        "reopening log of container {}: conmon did not recreate {}", id, rec.log_path);
+    pollfd pfd{in.get(), POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
+    ssize_t n = ::read(in.get(), buf, sizeof buf);
+    for (char* p = buf; n > 0 && p < buf + n;) {
+      auto* ev = reinterpret_cast<inotify_event*>(p);
+      p += sizeof(inotify_event) + ev->len;
+      if (ev->len && base == ev->name) return Ok();
+    }
+  }
+}
+
+Result<std::optional<ExitInfo>> ConmonRuntime::exit_status(const std::string& id) {
+  CRID_ASSIGN(auto rec, lookup(id));
+  CRID_ASSIGN(auto ev, read_exit_file(rec.exit_dir, id));
+  if (!ev) return std::optional<ExitInfo>();
+  ExitInfo info;
+  info.code = ev->code;
+  info.finished_at = ev->finished_at;
+  info.oom_killed = oom_marker(rec);
+  return std::optional<ExitInfo>(info);
+}
+
+Result<std::string> ConmonRuntime::attach_socket_path(const std::string& id) {
+  CRID_ASSIGN(auto rec, lookup(id));
+  return rec.bundle_dir + "/attach";
+}
+
+Status ConmonRuntime::resize(const std::string& id, uint16_t width, uint16_t height) {
+  CRID_ASSIGN(auto rec, lookup(id));
+  if (!rec.tty)
+    return make_error(ErrorKind::kFailedPrecondition, "resizing container {}: it has no terminal", id);
+  return write_ctl(rec, kCtlResize, height, width);
+}
+
+Result<RecoveredContainer> ConmonRuntime::recover(const std::string& id, const std::string& bundle_dir) {
+  std::string path = bundle_dir + "/" + kRecordFile;
+  CRID_ASSIGN(std::string text, fs::read_file(path));
+  CRID_ASSIGN(MonitorRecord rec, record_from_json(text, path));
+  if (rec.id != id)
+    return make_error(ErrorKind::kInternal, "monitor record {} is for container {}, not {}", path, rec.id, id);
+  RecoveredContainer out;
+  out.init_pid = rec.init_pid;
+  out.monitor_pid = rec.monitor_pid;
+  out.monitor_alive = conmon_alive(rec);
+  {
+    std::lock_guard lock(mu_);
+    records_[id] = rec;
+  }
+  CRID_ASSIGN(out.exit, exit_status(id));
+  return out;
+}
+
+bool ConmonRuntime::monitor_alive(const std::string& id) {
+  auto rec = lookup(id);
+  return rec && conmon_alive(*rec);
+}
+
+}  // namespace crid::runtime
