@@ -134,12 +134,15 @@ struct SandboxInfo {
   std::string uts_ns_path;
   bool host_network = false;  // also means the host's UTS namespace
   bool host_ipc = false;
+  bool privileged = false;  // the pod's security context allows privileged containers
   NamespaceMode pid_mode = NamespaceMode::kContainer;
   std::string infra_pid_ns_path;  // pod-shared pid namespace, if any
   std::string hosts_path;
   std::string resolv_conf_path;
   std::string hostname_path;
-  std::string shm_path;  // empty: the container gets a private tmpfs
+  // The pod's /dev/shm. Empty, or an IPC namespace of the container's own:
+  // a private tmpfs. Host IPC: the node's /dev/shm.
+  std::string shm_path;
   std::string cgroup_parent;
   std::map<std::string, std::string> sysctls;  // namespaced, pod-wide
   std::map<std::string, std::string> annotations;

@@ -95,7 +95,7 @@ const char* propagation_option(MountPropagation p) {
   return "rprivate";
 }
 
-std::string namespace_path_for(NamespaceMode mode) {
+std::string mode_name(NamespaceMode mode) {
   switch (mode) {
     case NamespaceMode::kPod: return "POD";
     case NamespaceMode::kContainer: return "CONTAINER";
@@ -114,18 +114,21 @@ void add_namespace(json& list, const char* type, const std::string& path = "") {
 
 }  // namespace
 
+// The lists the kubelet itself sends for procMount Default, which are also
+// containerd's and Docker's defaults (/proc/asound masked, where the older
+// runtime-tools defaults CRI-O started from only made it read-only).
 const std::vector<std::string>& default_masked_paths() {
   static const std::vector<std::string> paths{
-      "/proc/acpi",        "/proc/kcore",       "/proc/keys",
-      "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-      "/proc/sched_debug", "/proc/scsi",        "/sys/firmware",
-      "/sys/devices/virtual/powercap"};
+      "/proc/asound",      "/proc/acpi",        "/proc/kcore",
+      "/proc/keys",        "/proc/latency_stats", "/proc/timer_list",
+      "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+      "/sys/firmware",     "/sys/devices/virtual/powercap"};
   return paths;
 }
 
 const std::vector<std::string>& default_readonly_paths() {
-  static const std::vector<std::string> paths{"/proc/asound", "/proc/bus",  "/proc/fs",
-                                              "/proc/irq",    "/proc/sys", "/proc/sysrq-trigger"};
+  static const std::vector<std::string> paths{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                              "/proc/sysrq-trigger"};
   return paths;
 }
 
@@ -178,6 +181,11 @@ SpecBuilder::SpecBuilder(const SpecInputs& inputs) : in_(inputs), spec_(json::ob
 Status SpecBuilder::set_root() {
   if (in_.context.rootfs_path.empty())
     return make_error(ErrorKind::kInvalidArgument, "no rootfs path");
+  // Kubernetes: only a privileged pod may hold privileged containers.
+  if (privileged() && !in_.sandbox.privileged)
+    return make_error(ErrorKind::kInvalidArgument,
+                      "container {} is privileged but its pod {} is not", in_.request.name,
+                      in_.sandbox.name);
   spec_["ociVersion"] = kOciVersion;
   spec_["root"] = {{"path", in_.context.rootfs_path},
                    {"readonly", in_.request.security.readonly_rootfs}};
@@ -191,11 +199,17 @@ Status SpecBuilder::set_process() {
   json& p = spec_["process"];
   p["args"] = std::move(args);
   p["env"] = merge_env(in_.image.env, in_.sandbox.hostname, req.envs, req.tty);
-  std::string cwd = !req.working_dir.empty() ? req.working_dir
-                    : !in_.image.working_dir.empty() ? in_.image.working_dir
-                                                     : "/";
-  if (cwd.front() != '/')
-    return make_error(ErrorKind::kInvalidArgument, "working directory \"{}\" is not absolute", cwd);
+  std::string cwd = "/";
+  if (!req.working_dir.empty()) {
+    if (req.working_dir.front() != '/')
+      return make_error(ErrorKind::kInvalidArgument, "working directory \"{}\" is not absolute",
+                        req.working_dir);
+    cwd = req.working_dir;
+  } else if (!in_.image.working_dir.empty()) {
+    // Image builders take a relative WORKDIR from "/"; so does crid.
+    cwd = in_.image.working_dir.front() == '/' ? in_.image.working_dir
+                                               : "/" + in_.image.working_dir;
+  }
   p["cwd"] = cwd;
   p["terminal"] = req.tty;
   json nofile = {{"type", "RLIMIT_NOFILE"},
@@ -238,7 +252,7 @@ Status SpecBuilder::add_default_mounts() {
   mounts.push_back(mount_entry("/dev/pts", "devpts", "devpts",
                                {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
                                 "gid=5"}));
-  if (in_.sandbox.shm_path.empty())
+  if (shm_source().empty())
     mounts.push_back(mount_entry("/dev/shm", "tmpfs", "shm",
                                  {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
   mounts.push_back(mount_entry("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
@@ -247,6 +261,16 @@ Status SpecBuilder::add_default_mounts() {
   std::vector<std::string> cg_opts{"nosuid", "noexec", "nodev", "relatime", priv ? "rw" : "ro"};
   mounts.push_back(mount_entry("/sys/fs/cgroup", "cgroup", "cgroup", cg_opts));
   return Ok();
+}
+
+std::string SpecBuilder::shm_source() const {
+  // A container in the node's IPC namespace shares the node's /dev/shm too
+  // (POSIX shared memory lives there), as containerd and CRI-O do.
+  NamespaceMode ipc = in_.request.security.namespace_options.ipc;
+  if (ipc == NamespaceMode::kNode || (ipc == NamespaceMode::kPod && in_.sandbox.host_ipc))
+    return "/dev/shm";
+  if (ipc == NamespaceMode::kContainer) return "";
+  return in_.sandbox.shm_path;
 }
 
 bool SpecBuilder::mount_requested_at(const std::string& destination) const {
@@ -270,8 +294,8 @@ Status SpecBuilder::add_pod_mounts() {
   for (const auto& [dest, source] : files)
     if (!source->empty() && !mount_requested_at(dest))
       mounts.push_back(bind_mount(dest, *source, ro));
-  if (!in_.sandbox.shm_path.empty() && !mount_requested_at("/dev/shm"))
-    mounts.push_back(bind_mount("/dev/shm", in_.sandbox.shm_path, false));
+  if (std::string shm = shm_source(); !shm.empty() && !mount_requested_at("/dev/shm"))
+    mounts.push_back(bind_mount("/dev/shm", shm, false));
   return Ok();
 }
 
@@ -310,6 +334,11 @@ Status SpecBuilder::add_cri_mounts() {
     requested.push_back(std::move(entry));
   }
   for (const auto& v : in_.image_volumes) {
+    if (v.container_path.empty() || v.container_path.front() != '/' || v.host_dir.empty())
+      return make_error(ErrorKind::kInvalidArgument,
+                        "image volume \"{}\" of container {} needs an absolute path and a host "
+                        "directory",
+                        v.container_path, name);
     std::string dest = clean_path(v.container_path);
     if (std::find(claimed.begin(), claimed.end(), dest) != claimed.end()) continue;
     claimed.push_back(dest);
@@ -363,7 +392,7 @@ Status SpecBuilder::set_namespaces() {
     case NamespaceMode::kTarget:
       return make_error(ErrorKind::kInvalidArgument,
                         "network namespace mode {} is not valid for container {}",
-                        namespace_path_for(opts.network), in_.request.name);
+                        mode_name(opts.network), in_.request.name);
   }
 
   switch (opts.ipc) {
@@ -375,7 +404,7 @@ Status SpecBuilder::set_namespaces() {
     case NamespaceMode::kTarget:
       return make_error(ErrorKind::kInvalidArgument,
                         "ipc namespace mode {} is not valid for container {}",
-                        namespace_path_for(opts.ipc), in_.request.name);
+                        mode_name(opts.ipc), in_.request.name);
   }
 
   // UTS follows the network: a host-network pod sees the node's hostname.

@@ -1,7 +1,13 @@
 // OCI runtime-spec config.json for a CRI container, built from the request,
 // its pod, the image config and what the daemon knows. Pure: the caller
-// gathers every file, device and profile first (user_resolver.h,
-// devices.h, seccomp_localhost.h), so the builder is tested without root.
+// gathers every file, device and profile first, so the builder is tested
+// without root. What CreateContainer does before build_spec():
+//   validate_mount_sources(request)                      (this file)
+//   read_rootfs_file(rootfs, "etc/passwd" / "etc/group")  user_resolver.h
+//   resolve_request_devices(request.devices)             devices.h
+//   list_host_devices() when privileged                  devices.h
+//   load_localhost_seccomp_profile(root, ref) if Localhost seccomp_localhost.h
+//   read_bounding_set(), nofile_limit_for_containers()   once per daemon
 #pragma once
 
 #include <functional>
@@ -17,7 +23,7 @@
 namespace crid::oci {
 
 // The masked and read-only /proc and /sys paths of an unprivileged container
-// when the request does not name its own (CRI-O's lists).
+// when the request does not name its own (the kubelet's and containerd's).
 const std::vector<std::string>& default_masked_paths();
 const std::vector<std::string>& default_readonly_paths();
 
@@ -66,6 +72,7 @@ class SpecBuilder {
  private:
   bool privileged() const { return in_.request.security.privileged; }
   bool mount_requested_at(const std::string& destination) const;
+  std::string shm_source() const;  // "" for a private tmpfs
 
   const SpecInputs& in_;
   nlohmann::json spec_;

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "oci/capabilities.h"
+#include "oci/devices.h"
 #include "oci/host_limits.h"
 #include "oci/seccomp_default.h"
 #include "oci/spec_builder.h"
@@ -47,7 +48,7 @@ class RuntimeValidation : public ::testing::Test {
     for (const char* d : {"bin", "etc", "proc", "sys", "dev", "tmp"})
       ASSERT_TRUE(fs::make_dirs(rootfs_ + "/" + d));
     std::filesystem::copy_file(busybox_, rootfs_ + "/bin/busybox");
-    for (const char* applet : {"sh", "echo", "id", "cat", "unshare", "true"})
+    for (const char* applet : {"sh", "echo", "id", "cat", "unshare", "true", "grep", "ls"})
       ASSERT_EQ(symlink("busybox", (rootfs_ + "/bin/" + applet).c_str()), 0);
     ASSERT_TRUE(fs::write_file_atomic(rootfs_ + "/etc/passwd",
                                       "root:x:0:0:root:/root:/bin/sh\n"
@@ -94,6 +95,16 @@ class RuntimeValidation : public ::testing::Test {
     std::string runc = find_program("runc");
     SpawnOptions o;
     o.argv = {runc, "--root", dir_ + "/runc-root", "run", "--bundle", bundle_, id};
+    o.timeout = std::chrono::seconds(60);
+    return run_process(o);
+  }
+
+  // runc in a private mount namespace after `prelude` (shell) ran there.
+  Result<ProcessOutput> run_runc_after(const std::string& prelude, const std::string& id) {
+    std::string cmd = fmt::format("{}; exec {} --root {} run --bundle {} {}", prelude,
+                                  find_program("runc"), dir_ + "/runc-root", bundle_, id);
+    SpawnOptions o;
+    o.argv = {find_program("unshare"), "-m", "/bin/sh", "-c", cmd};
     o.timeout = std::chrono::seconds(60);
     return run_process(o);
   }
@@ -165,6 +176,81 @@ TEST_F(RuntimeValidation, DefaultSeccompProfileBlocksUnshareUnderRunc) {
   auto denied = run_runc(id);
   ASSERT_TRUE(denied) << denied.error().message();
   EXPECT_NE(denied->out.find("unshare=denied"), std::string::npos) << denied->describe();
+}
+
+TEST_F(RuntimeValidation, RuncHonoursReadonlyMountsAndRootfs) {
+  if (find_program("runc").empty()) GTEST_SKIP() << "runc not installed";
+  std::string data = dir_ + "/data";
+  ASSERT_TRUE(fs::make_dirs(data));
+  ASSERT_TRUE(fs::write_file_atomic(data + "/hello", "hello from the host\n"));
+  std::string id = "crid-validate-" + random_hex(6);
+  auto in = inputs(id, {"/bin/sh", "-c",
+                        "cat /data/hello; (echo x > /data/new) 2>/dev/null || echo data=ro; "
+                        "(echo x > /new) 2>/dev/null || echo root=ro; "
+                        "(echo x > /dev/shm/new) && echo shm=rw"});
+  in.request.mounts = {{.container_path = "/data", .host_path = data, .readonly = true}};
+  in.request.security.readonly_rootfs = true;
+  ASSERT_TRUE(validate_mount_sources(in.request));
+  auto spec = build_spec(in);
+  ASSERT_TRUE(spec) << spec.error().message();
+  write_config(*spec);
+  auto out = run_runc(id);
+  ASSERT_TRUE(out) << out.error().message();
+  EXPECT_TRUE(out->success()) << out->describe();
+  EXPECT_NE(out->out.find("hello from the host"), std::string::npos) << out->out;
+  EXPECT_NE(out->out.find("data=ro"), std::string::npos) << out->out;
+  EXPECT_NE(out->out.find("root=ro"), std::string::npos) << out->out;
+  EXPECT_NE(out->out.find("shm=rw"), std::string::npos) << out->out;
+  EXPECT_FALSE(fs::exists(data + "/new"));
+}
+
+TEST_F(RuntimeValidation, RuncRecursiveReadOnlyReachesSubmounts) {
+  if (find_program("runc").empty() || find_program("unshare").empty())
+    GTEST_SKIP() << "runc or unshare not installed";
+  std::string data = dir_ + "/data";
+  ASSERT_TRUE(fs::make_dirs(data + "/sub"));
+  // A tmpfs under the mounted directory, visible only to this runc run.
+  std::string prelude = fmt::format("mount -t tmpfs tmpfs {}/sub", data);
+  const char* script =
+      "(echo x > /data/sub/f) 2>/dev/null && echo sub=rw || echo sub=ro; "
+      "(echo x > /data/f) 2>/dev/null && echo top=rw || echo top=ro";
+  for (bool recursive : {false, true}) {
+    std::string id = "crid-validate-" + random_hex(6);
+    auto in = inputs(id, {"/bin/sh", "-c", script});
+    in.request.mounts = {{.container_path = "/data", .host_path = data, .readonly = true,
+                          .recursive_read_only = recursive}};
+    auto spec = build_spec(in);
+    ASSERT_TRUE(spec) << spec.error().message();
+    write_config(*spec);
+    auto out = run_runc_after(prelude, id);
+    ASSERT_TRUE(out) << out.error().message();
+    EXPECT_TRUE(out->success()) << out->describe();
+    EXPECT_NE(out->out.find("top=ro"), std::string::npos) << out->out;
+    EXPECT_NE(out->out.find(recursive ? "sub=ro" : "sub=rw"), std::string::npos)
+        << "recursive=" << recursive << ": " << out->out;
+  }
+}
+
+TEST_F(RuntimeValidation, RuncPrivilegedGetsTheBoundingSetAndHostDevices) {
+  if (find_program("runc").empty()) GTEST_SKIP() << "runc not installed";
+  std::string id = "crid-validate-" + random_hex(6);
+  auto in = inputs(id, {"/bin/sh", "-c", "grep CapEff /proc/self/status; ls /dev/null && echo dev-ok"});
+  in.request.security.privileged = true;
+  in.sandbox.privileged = true;
+  auto devices = list_host_devices();
+  ASSERT_TRUE(devices) << devices.error().message();
+  in.host_devices = *devices;
+  auto spec = build_spec(in);
+  ASSERT_TRUE(spec) << spec.error().message();
+  write_config(*spec);
+  auto out = run_runc(id);
+  ASSERT_TRUE(out) << out.error().message();
+  EXPECT_TRUE(out->success()) << out->describe();
+  uint64_t mask = 0;
+  const auto& names = all_capability_names();
+  for (const auto& cap : read_bounding_set())
+    mask |= 1ULL << (std::find(names.begin(), names.end(), cap) - names.begin());
+  EXPECT_NE(out->out.find(fmt::format("CapEff:\t{:016x}", mask)), std::string::npos) << out->out;
 }
 
 TEST_F(RuntimeValidation, CrunRunsTheSameSpec) {

@@ -54,6 +54,25 @@ TEST(SpecMounts, PrivateTmpfsShmWithoutPodShm) {
   EXPECT_TRUE(has_option(*shm, "mode=1777"));
 }
 
+TEST(SpecMounts, HostIpcSharesTheNodesShm) {
+  auto in = basic_inputs();
+  in.request.security.namespace_options.ipc = NamespaceMode::kNode;
+  auto spec = build_or_die(in);
+  ASSERT_EQ(count_mounts(spec, "/dev/shm"), 1);
+  EXPECT_EQ((*find_mount(spec, "/dev/shm"))["source"], "/dev/shm");
+  in = basic_inputs();
+  in.sandbox.host_ipc = true;
+  EXPECT_EQ((*find_mount(build_or_die(in), "/dev/shm"))["source"], "/dev/shm");
+}
+
+TEST(SpecMounts, OwnIpcNamespaceGetsAPrivateShm) {
+  auto in = basic_inputs();
+  in.request.security.namespace_options.ipc = NamespaceMode::kContainer;
+  auto spec = build_or_die(in);
+  ASSERT_EQ(count_mounts(spec, "/dev/shm"), 1);
+  EXPECT_EQ((*find_mount(spec, "/dev/shm"))["type"], "tmpfs");
+}
+
 TEST(SpecMounts, PodFilesAreBoundAndFollowReadonlyRootfs) {
   auto in = basic_inputs();
   auto spec = build_or_die(in);
@@ -175,6 +194,16 @@ TEST(SpecMounts, ImageVolumesAreBoundUnlessACriMountClaimsThePath) {
   EXPECT_FALSE(has_option(*db, "ro"));
   ASSERT_EQ(count_mounts(spec, "/cache"), 1);
   EXPECT_EQ((*find_mount(spec, "/cache"))["source"], "/srv/cache");
+}
+
+TEST(SpecMounts, ImageVolumeNeedsAbsolutePathAndHostDir) {
+  auto in = basic_inputs();
+  in.image_volumes = {{"relative", "/var/lib/crid/volumes/x"}};
+  auto r = build_spec(in);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("relative"), std::string::npos);
+  in.image_volumes = {{"/data", ""}};
+  EXPECT_FALSE(build_spec(in));
 }
 
 TEST(SpecMounts, ValidateSourcesNamesTheMissingHostPath) {

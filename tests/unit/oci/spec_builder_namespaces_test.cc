@@ -115,6 +115,7 @@ TEST(SpecNamespaces, CgroupNamespaceOnUnifiedHostsUnlessPrivileged) {
   in.context.unified_cgroups = true;
   EXPECT_EQ(namespaces(build_or_die(in)).count("cgroup"), 1u);
   in.request.security.privileged = true;
+  in.sandbox.privileged = true;
   EXPECT_EQ(namespaces(build_or_die(in)).count("cgroup"), 0u);
 }
 

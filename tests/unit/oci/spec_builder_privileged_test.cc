@@ -13,6 +13,7 @@ using testing::has_option;
 SpecInputs privileged_inputs() {
   auto in = basic_inputs();
   in.request.security.privileged = true;
+  in.sandbox.privileged = true;
   in.request.security.seccomp = SecurityProfile{SecurityProfile::Type::kRuntimeDefault, ""};
   in.host_devices = {{"/dev/null", 'c', 1, 3, 0666, 0, 0},
                      {"/dev/sda", 'b', 8, 0, 0660, 0, 6},
@@ -74,6 +75,15 @@ TEST(SpecPrivileged, RequestedDeviceIsNotDuplicated) {
   EXPECT_EQ(spec["linux"]["devices"].size(), 4u);  // 3 host + /dev/mydisk
 }
 
+TEST(SpecPrivileged, RefusedInAnUnprivilegedPod) {
+  auto in = privileged_inputs();
+  in.sandbox.privileged = false;
+  auto r = build_spec(in);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), ErrorKind::kInvalidArgument);
+  EXPECT_NE(r.error().message().find("web-pod"), std::string::npos);
+}
+
 TEST(SpecPrivileged, UnprivilegedContrast) {
   auto in = privileged_inputs();
   in.request.security.privileged = false;
@@ -89,11 +99,11 @@ TEST(SpecPrivileged, MaskedAndReadonlyDefaultsAndOverrides) {
   auto spec = build_or_die(in);
   auto masked = testing::strings(spec["linux"]["maskedPaths"]);
   auto ro = testing::strings(spec["linux"]["readonlyPaths"]);
-  for (const char* p : {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/timer_list",
-                        "/proc/sched_debug", "/sys/firmware"})
+  for (const char* p : {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+                        "/proc/timer_list", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+                        "/sys/devices/virtual/powercap"})
     EXPECT_NE(std::find(masked.begin(), masked.end(), p), masked.end()) << p;
-  for (const char* p : {"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                        "/proc/sysrq-trigger"})
+  for (const char* p : {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"})
     EXPECT_NE(std::find(ro.begin(), ro.end(), p), ro.end()) << p;
 
   in.request.security.masked_paths = std::vector<std::string>{"/proc/secret"};

@@ -80,6 +80,9 @@ TEST(SpecProcess, WorkingDirPrecedence) {
   EXPECT_EQ(build_or_die(in)["process"]["cwd"], "/srv");
   in.request.working_dir = "/data";
   EXPECT_EQ(build_or_die(in)["process"]["cwd"], "/data");
+  in.request.working_dir.clear();
+  in.image.working_dir = "app";  // a relative image WORKDIR starts at /
+  EXPECT_EQ(build_or_die(in)["process"]["cwd"], "/app");
   in.request.working_dir = "relative";
   auto r = build_spec(in);
   ASSERT_FALSE(r);
