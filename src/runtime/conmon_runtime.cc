@@ -9,8 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
+#include "runtime/conmon_protocol.h"
 #include "runtime/exit_watcher.h"
 #include "runtime/monitor_cgroup.h"
 #include "runtime/process_probe.h"
@@ -49,9 +52,6 @@ constexpr const char* kConmonPidFile = "conmon-pidfile";
 // create so the caller's bundle is as it was.
 constexpr const char* kMonitorFiles[] = {kRecordFile, kPidFile, kConmonPidFile, "ctl", "winsz",
                                          "attach", "oom"};
-// conmon's ctl fifo message types ("<type> <height> <width>\n").
-constexpr int kCtlResize = 1;
-constexpr int kCtlReopenLog = 2;
 // conmon reports the sync pipe's fds through these variables; the fds are
 // fixed by the spawn file actions below.
 constexpr int kSyncPipeFd = 3;
@@ -110,20 +110,6 @@ std::vector<std::string> runtime_argv(const MonitorRecord& r, std::vector<std::s
   return argv;
 }
 
-// runc logs errors in logrus text form (time="…" level=error msg="…");
-// keep just the message. Anything else (crun's plain text) is kept as is.
-std::string runtime_message(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  size_t at = text.rfind("level=error msg=\"");
-  if (at == std::string::npos) return text;
-  std::string msg;
-  for (size_t i = at + 17; i < text.size() && text[i] != '"'; i++) {
-    if (text[i] == '\\' && i + 1 < text.size()) i++;
-    msg += text[i];
-  }
-  return msg.empty() ? text : msg;
-}
-
 // Runs `<runtime> [--root R] <args>`; a failure carries the runtime's words.
 Result<ProcessOutput> run_runtime(const MonitorRecord& r, std::vector<std::string> args,
                                   std::string stdin_data = "",
@@ -137,10 +123,17 @@ Result<ProcessOutput> run_runtime(const MonitorRecord& r, std::vector<std::strin
   CRID_ASSIGN(auto out, run_process(so));
   if (!out.success()) {
     // Both runc and crun say so when the container is gone.
-    bool gone = out.err.find("does not exist") != std::string::npos ||
-                out.err.find("not found") != std::string::npos;
+    std::string lower = out.err;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool gone = lower.find("does not exist") != std::string::npos ||
+                lower.find("not found") != std::string::npos;
+    // ... and this when it exists but its process has ended.
+    bool stopped = lower.find("not running") != std::string::npos ||
+                   lower.find("no such process") != std::string::npos;
     out.err = runtime_message(std::move(out.err));
-    return Error(gone ? ErrorKind::kNotFound : ErrorKind::kInternal,
+    return Error(gone      ? ErrorKind::kNotFound
+                 : stopped ? ErrorKind::kFailedPrecondition
+                           : ErrorKind::kInternal,
                  fmt::format("{} {} of container {}: {}", r.handler.runtime_path, verb, r.id,
                              out.describe()));
   }
@@ -226,11 +219,6 @@ std::string drain(int fd, size_t max = 8192) {
   return out;
 }
 
-struct SyncMessage {
-  int data = -1;
-  std::string message;
-};
-
 // conmon writes one JSON object per line on the sync pipe: {"data": pid}
 // on success, {"data": -1, "message": "<runtime stderr>"} on failure. EOF
 // without a message means conmon died.
@@ -265,17 +253,9 @@ Result<SyncMessage> read_sync_message(int fd, std::chrono::milliseconds timeout,
     if (buf.size() > (1 << 20))
       return make_error(ErrorKind::kInternal, "creating container {}: oversized sync message", id);
   }
-  try {
-    json j = json::parse(buf.substr(0, buf.find('\n')));
-    SyncMessage m;
-    // "data" with --api-version 1, "pid" with the legacy protocol.
-    m.data = j.contains("data") ? j["data"].get<int>() : j.at("pid").get<int>();
-    m.message = j.value("message", "");
-    return m;
-  } catch (const std::exception& e) {
-    return make_error(ErrorKind::kInternal, "creating container {}: bad sync message \"{}\": {}",
-                      id, buf.substr(0, 200), e.what());
-  }
+  auto msg = parse_sync_message(std::string_view(buf).substr(0, buf.find('\n')));
+  if (!msg) return msg.error().wrap(fmt::format("creating container {}", id));
+  return msg;
 }
 
 Result<pid_t> read_pid_file(const std::string& path) {
@@ -307,13 +287,13 @@ bool oom_marker(const MonitorRecord& r) {
          fs::exists(r.bundle_dir + "/oom");
 }
 
-Status write_ctl(const MonitorRecord& r, int type, int height, int width) {
+Status write_ctl(const MonitorRecord& r, CtlMessage type, int height, int width) {
   std::string path = r.bundle_dir + "/ctl";
   // Non-blocking open fails with ENXIO when no reader (conmon) is there,
   // instead of hanging.
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) return sys_error("opening conmon control fifo {} of container {}", path, r.id);
-  std::string msg = fmt::format("{} {} {}\n", type, height, width);
+  std::string msg = ctl_line(type, height, width);
   if (::write(fd.get(), msg.data(), msg.size()) != static_cast<ssize_t>(msg.size()))
     return sys_error("writing to conmon control fifo of container {}", r.id);
   return Ok();
@@ -346,9 +326,19 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
                       o.id, o.bundle_dir);
   {
     std::lock_guard lock(mu_);
-    if (records_.count(o.id))
+    if (records_.count(o.id) || creating_.count(o.id))
       return make_error(ErrorKind::kAlreadyExists, "container {} already exists", o.id);
+    creating_.insert(o.id);
   }
+  // Released on every way out, after the record is in place on success.
+  struct Reservation {
+    ConmonRuntime* self;
+    std::string id;
+    ~Reservation() {
+      std::lock_guard lock(self->mu_);
+      self->creating_.erase(id);
+    }
+  } reservation{this, o.id};
 
   MonitorRecord rec;
   rec.id = o.id;
@@ -444,9 +434,13 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
     });
     CRID_TRY_CTX(place_in_cgroup(rec.monitor_cgroup, middle), "creating container {}", o.id);
   }
+  // A failed write means conmon already died (bad flags, unopenable log):
+  // its exit status and stderr, read below, say why.
+  ::signal(SIGPIPE, SIG_IGN);  // as run_process does: EPIPE, not death
   char go = 0;
+  std::optional<Error> start_error;
   if (::write(start_pipe.write.get(), &go, 1) != 1)
-    return sys_error("creating container {}: signalling conmon to start", o.id);
+    start_error = sys_error("creating container {}: signalling conmon to start", o.id);
   start_pipe.write.reset();
 
   // The first conmon process forks the real monitor and exits.
@@ -461,6 +455,7 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
                                         : fmt::format("signal {}", WTERMSIG(status)),
                       why.empty() ? "" : ": ", why);
   }
+  if (start_error) return *start_error;
   auto monitor_pid = read_pid_file(o.bundle_dir + "/" + kConmonPidFile);
   if (monitor_pid) rec.monitor_pid = *monitor_pid;
   undo.add("runtime state", [&] {
@@ -478,8 +473,11 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
   }
   if (sync_msg->data <= 0) {
     std::string runtime = o.handler.runtime_path.substr(o.handler.runtime_path.rfind('/') + 1);
-    return make_error(ErrorKind::kInternal, "creating container {}: {} create failed: {}", o.id,
-                      runtime, sync_msg->message.empty() ? "no message" : runtime_message(sync_msg->message));
+    std::string msg = sync_msg->message.empty() ? "no message" : runtime_message(sync_msg->message);
+    // runc already starts its message with "runc create failed".
+    std::string prefix = runtime + " create failed";
+    if (msg.rfind(prefix, 0) != 0) msg = prefix + ": " + msg;
+    return make_error(ErrorKind::kInternal, "creating container {}: {}", o.id, msg);
   }
   rec.init_pid = sync_msg->data;
   if (!monitor_pid) return monitor_pid.error().wrap(fmt::format("creating container {}", o.id));
@@ -638,7 +636,7 @@ Status ConmonRuntime::reopen_log(const std::string& id) {
   if (!in.valid()) return sys_error("inotify for log reopen of container {}", id);
   if (::inotify_add_watch(in.get(), dir.c_str(), IN_CREATE | IN_MOVED_TO) < 0)
     return sys_error("watching log dir {} of container {}", dir, id);
-  CRID_TRY(write_ctl(rec, kCtlReopenLog, 0, 0));
+  CRID_TRY(write_ctl(rec, CtlMessage::kReopenLog, 0, 0));
 
   auto deadline = std::chrono::steady_clock::now() + 10s;
   alignas(inotify_event) char buf[4096];
@@ -679,7 +677,7 @@ Status ConmonRuntime::resize(const std::string& id, uint16_t width, uint16_t hei
   CRID_ASSIGN(auto rec, lookup(id));
   if (!rec.tty)
     return make_error(ErrorKind::kFailedPrecondition, "resizing container {}: it has no terminal", id);
-  return write_ctl(rec, kCtlResize, height, width);
+  return write_ctl(rec, CtlMessage::kResize, height, width);
 }
 
 Result<RecoveredContainer> ConmonRuntime::recover(const std::string& id, const std::string& bundle_dir) {
@@ -698,6 +696,11 @@ Result<RecoveredContainer> ConmonRuntime::recover(const std::string& id, const s
   }
   CRID_ASSIGN(out.exit, exit_status(id));
   return out;
+}
+
+bool ConmonRuntime::oom_killed(const std::string& id) {
+  auto rec = lookup(id);
+  return rec && oom_marker(*rec);
 }
 
 bool ConmonRuntime::monitor_alive(const std::string& id) {

@@ -10,15 +10,33 @@
 //   conmon-pidfile  conmon's pid
 //   ctl, winsz      conmon's control fifos; attach  the attach socket
 //   oom             created by conmon if the container hit its memory limit
+//
+// Choices:
+// - The monitor's cgroup (cgroupfs): "<monitor_cgroup_parent>/crid-conmon-<id>"
+//   in every hierarchy but cpuset, set up before conmon is told to go on
+//   (it waits on the start pipe). CRI-O puts conmon under the pod cgroup the
+//   same way ("pod" monitor cgroup); this accounts the monitor's memory to
+//   the pod and keeps it out of the daemon's cgroup, so a service manager
+//   stopping crid leaves the monitors (and containers) running.
+// - exec_sync runs `<runtime> exec` directly (not conmon --exec): output is
+//   captured in memory up to max_output with no log-file round trip, and on
+//   timeout the exec'd process tree is killed through the runtime's pid
+//   file. Interactive exec/attach go through conmon's attach socket.
 #pragma once
 
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "runtime/oci_runtime.h"
 
 namespace crid::runtime {
+
+// conmon's attach socket (SOCK_SEQPACKET): bytes sent are the container's
+// stdin; each packet received starts with one byte naming the stream.
+constexpr char kAttachStdout = 2;
+constexpr char kAttachStderr = 3;
 
 // What is known of one container; persisted as <bundle>/monitor.json.
 struct MonitorRecord {
@@ -56,12 +74,18 @@ class ConmonRuntime : public OciRuntime {
 
   // True while conmon for `id` is running.
   bool monitor_alive(const std::string& id);
+  // True if conmon saw container `id` hit its memory limit (for
+  // ExitWatcher::set_oom_check).
+  bool oom_killed(const std::string& id);
 
  private:
   Result<MonitorRecord> lookup(const std::string& id);
 
-  std::mutex mu_;  // guards records_ only; runtime calls run unlocked
+  // Guards the maps only; runtime calls run unlocked. Serialising
+  // operations on one container is the caller's job (per-object locks).
+  std::mutex mu_;
   std::map<std::string, MonitorRecord> records_;
+  std::set<std::string> creating_;  // ids with a create in flight
 };
 
 }  // namespace crid::runtime

@@ -88,7 +88,9 @@ void ExitWatcher::deliver(const std::string& name) {
     spdlog::warn("[ExitWatcher ctr={}] {}", log::short_id(name), ev.error().message());
     return;
   }
-  if (*ev && cb_) cb_(**ev);
+  if (!*ev || !cb_) return;
+  if (oom_check_) (*ev)->oom_killed = oom_check_(name);
+  cb_(**ev);
 }
 
 void ExitWatcher::run() {

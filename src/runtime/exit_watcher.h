@@ -20,6 +20,7 @@ struct ExitEvent {
   std::string id;
   int code = -1;
   WallTime finished_at;  // the exit file's modification time
+  bool oom_killed = false;  // from the OomCheck, if one is set
 };
 
 // Reads "<dir>/<id>": nullopt when absent, an error when unreadable.
@@ -28,6 +29,10 @@ Result<std::optional<ExitEvent>> read_exit_file(const std::string& dir, const st
 class ExitWatcher {
  public:
   using Callback = std::function<void(const ExitEvent&)>;
+  // Whether container `id` hit its memory limit. conmon drops its "oom"
+  // marker before it writes the exit file, so asking on delivery is
+  // race-free; where the marker lives is the runtime's business.
+  using OomCheck = std::function<bool(const std::string& id)>;
 
   ExitWatcher() = default;
   ~ExitWatcher();
@@ -38,6 +43,8 @@ class ExitWatcher {
   // exit files already there (exits while the daemon was down) are
   // delivered first. The callback runs on the watcher's thread.
   Status start(const std::string& dir, Callback cb, bool replay_existing = true);
+  // Set before start().
+  void set_oom_check(OomCheck check) { oom_check_ = std::move(check); }
   // Stops the thread; no callback runs after it returns.
   void stop();
 
@@ -47,6 +54,7 @@ class ExitWatcher {
 
   std::string dir_;
   Callback cb_;
+  OomCheck oom_check_;
   UniqueFd inotify_;
   UniqueFd wake_;  // eventfd that ends run()
   std::thread thread_;

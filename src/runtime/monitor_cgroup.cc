@@ -8,6 +8,8 @@
 
 #include <linux/magic.h>
 
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "util/fs.h"
@@ -68,8 +70,11 @@ Status remove_cgroup(const std::string& rel_path) {
     auto dir = fs::join_within(h, rel_path);
     if (!dir) return dir.error();
     if (*dir == h) continue;  // never the root
-    if (::rmdir(dir->c_str()) != 0 && errno != ENOENT && result)
-      result = sys_error("removing cgroup {}", *dir);
+    // A process that just exited can keep the cgroup busy for a moment.
+    int rc;
+    for (int attempt = 0; (rc = ::rmdir(dir->c_str())) != 0 && errno == EBUSY && attempt < 100; attempt++)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (rc != 0 && errno != ENOENT && result) result = sys_error("removing cgroup {}", *dir);
   }
   return result;
 }

@@ -12,7 +12,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -20,6 +22,7 @@
 #include <condition_variable>
 #include <iostream>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -34,6 +37,7 @@
 #include "util/fs.h"
 #include "util/ids.h"
 #include "util/process.h"
+#include "util/unique_fd.h"
 
 namespace crid::runtime {
 namespace {
@@ -80,6 +84,7 @@ class ConmonRuntimeTest : public ::testing::TestWithParam<std::string> {
       GTEST_SKIP() << "crun cases run inside CrunLauncher's private mount namespace";
     cgroup_parent_ = "/crid-it-" + random_hex(6);
     handler_ = RuntimeHandler{runtime_binary(GetParam()), "oci", dir_.file("runtime-root")};
+    watcher_.set_oom_check([this](const std::string& id) { return rt_.oom_killed(id); });
     ASSERT_TRUE(watcher_.start(dir_.file("exits"), [this](const ExitEvent& ev) {
       std::lock_guard lock(mu_);
       exits_[ev.id] = ev;
@@ -89,8 +94,14 @@ class ConmonRuntimeTest : public ::testing::TestWithParam<std::string> {
 
   void TearDown() override {
     watcher_.stop();
-    for (const auto& id : created_) (void)rt_.remove(id);
-    if (!cgroup_parent_.empty()) (void)remove_cgroup(cgroup_parent_);
+    for (const auto& id : created_) {
+      auto s = rt_.remove(id);
+      EXPECT_TRUE(s) << s.error().message();
+    }
+    if (!cgroup_parent_.empty()) {
+      auto s = remove_cgroup(cgroup_parent_);
+      EXPECT_TRUE(s) << s.error().message();
+    }
   }
 
   std::string bundle_dir(const std::string& id) { return dir_.file("bundles/" + id); }
@@ -180,6 +191,7 @@ TEST_P(ConmonRuntimeTest, ExitCodesZeroAndOneComeFromTheExitFile) {
   ASSERT_TRUE(e0 && e1) << "exit watcher saw no exit";
   EXPECT_EQ(e0->code, 0);
   EXPECT_EQ(e1->code, 1);
+  EXPECT_FALSE(e1->oom_killed);
   auto s1 = rt_.exit_status(bad);
   ASSERT_TRUE(s1);
   ASSERT_TRUE(s1->has_value());
@@ -215,6 +227,23 @@ TEST_P(ConmonRuntimeTest, SigkillIsRecordedAs137) {
   auto st = rt_.exit_status(id);
   ASSERT_TRUE(st && st->has_value());
   EXPECT_EQ((*st)->code, 137);
+}
+
+TEST_P(ConmonRuntimeTest, KillAllReachesEveryProcess) {
+  std::string id = run({"/bin/sh", "-c", "sleep 1000 & sleep 1000 & wait"});
+  ExecSyncOptions ps;
+  ps.argv = {"/bin/sh", "-c", "ps | grep -c '[s]leep 1000$'"};
+  ASSERT_TRUE(eventually([&] {
+    auto r = rt_.exec_sync(id, ps);
+    return r && r->out.rfind("2", 0) == 0;
+  })) << rt_.exec_sync(id, ps)->out << rt_.exec_sync(id, ps)->err;
+  // The shell is pid 1 of the container and ignores SIGTERM; only the
+  // sleeps die of it, and then the shell's `wait` returns and it exits 0.
+  // Without --all the signal would go to the shell alone and change nothing.
+  ASSERT_TRUE(rt_.kill(id, SIGTERM, /*all=*/true));
+  auto e = wait_exit(id);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, 0);
 }
 
 TEST_P(ConmonRuntimeTest, LogsBothStreamsAndPartialLinesInCriFormat) {
@@ -261,6 +290,71 @@ TEST_P(ConmonRuntimeTest, ResizeReachesTheTerminal) {
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
 }
 
+// Connects to conmon's attach socket (SOCK_SEQPACKET) through
+// /proc/self/fd, so the bundle path may exceed sun_path.
+UniqueFd connect_attach(const std::string& path) {
+  size_t slash = path.rfind('/');
+  UniqueFd dir(::open(path.substr(0, slash).c_str(), O_PATH | O_CLOEXEC));
+  if (!dir.valid()) return UniqueFd();
+  UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string via = fmt::format("/proc/self/fd/{}/{}", dir.get(), path.substr(slash + 1));
+  std::strncpy(addr.sun_path, via.c_str(), sizeof addr.sun_path - 1);
+  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return UniqueFd();
+  return sock;
+}
+
+TEST_P(ConmonRuntimeTest, StdinThroughTheAttachSocket) {
+  std::string id = new_id();
+  BundleOptions b;
+  b.args = {"/bin/cat"};
+  auto o = options_for(id, b);
+  o.stdin = true;
+  o.stdin_once = true;
+  auto created = rt_.create(o);
+  ASSERT_TRUE(created) << created.error().message();
+  created_.push_back(id);
+  auto path = rt_.attach_socket_path(id);
+  ASSERT_TRUE(path);
+  UniqueFd sock = connect_attach(*path);
+  ASSERT_TRUE(sock.valid()) << "connecting to " << *path << ": " << std::strerror(errno);
+  ASSERT_TRUE(rt_.start(id));
+  ASSERT_EQ(::send(sock.get(), "hello\n", 6, 0), 6);
+  // Output comes back as packets: one byte naming the stream, then data.
+  char buf[8192];
+  ssize_t n = ::recv(sock.get(), buf, sizeof buf, 0);
+  ASSERT_GT(n, 1) << std::strerror(errno);
+  EXPECT_EQ(buf[0], kAttachStdout);
+  EXPECT_EQ(std::string(buf + 1, n - 1), "hello\n");
+  // stdin_once: the client going away closes the container's stdin.
+  sock.reset();
+  auto e = wait_exit(id);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, 0);
+  EXPECT_EQ(log_text(id, LogStream::kStdout), "hello\n");
+}
+
+TEST_P(ConmonRuntimeTest, LogSizeMaxBoundsTheLogFile) {
+  std::string id = new_id();
+  BundleOptions b;
+  b.args = {"/bin/sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"};
+  auto o = options_for(id, b);
+  o.log_size_max = 4096;
+  auto created = rt_.create(o);
+  ASSERT_TRUE(created) << created.error().message();
+  created_.push_back(id);
+  ASSERT_TRUE(rt_.start(id));
+  ASSERT_TRUE(wait_exit(id));
+  struct stat st;
+  ASSERT_EQ(::stat(o.log_path.c_str(), &st), 0);
+  EXPECT_LE(st.st_size, 4096);
+  // What is left is still well-formed and ends with the last line.
+  auto recs = log_records(o.log_path);
+  ASSERT_FALSE(recs.empty());
+  EXPECT_EQ(recs.back().text.rfind("line-199-", 0), 0u) << recs.back().text;
+}
+
 TEST_P(ConmonRuntimeTest, ExecSyncReturnsOutputAndExitCode) {
   std::string id = run({"/bin/sleep", "1000"});
   ExecSyncOptions e;
@@ -279,6 +373,15 @@ TEST_P(ConmonRuntimeTest, ExecSyncReturnsOutputAndExitCode) {
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->out, "hello\n/tmp\n");
   EXPECT_EQ(r->exit_code, 0);
+
+  // A command that does not exist is the command's failure, not ours: a
+  // non-zero exit code and the runtime's explanation on stderr.
+  ExecSyncOptions missing;
+  missing.argv = {"/no/such/probe"};
+  r = rt_.exec_sync(id, missing);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_NE(r->exit_code, 0);
+  EXPECT_NE(r->err.find("/no/such/probe"), std::string::npos) << r->err;
 }
 
 TEST_P(ConmonRuntimeTest, ExecSyncCapsOutput) {
@@ -340,6 +443,7 @@ TEST_P(ConmonRuntimeTest, OomKillIsReported) {
   auto e = wait_exit(id, 60s);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->code, 137);
+  EXPECT_TRUE(e->oom_killed) << "the exit event carries the OOM kill";
   auto st = rt_.exit_status(id);
   ASSERT_TRUE(st && st->has_value());
   EXPECT_TRUE((*st)->oom_killed);
@@ -439,6 +543,53 @@ TEST_P(ConmonRuntimeTest, BadEntrypointIsAClearError) {
   EXPECT_FALSE(cgroup_exists(cgroup_parent_ + "/crid-conmon-" + id));
 }
 
+TEST_P(ConmonRuntimeTest, ConmonStartupFailureIsReported) {
+  std::string id = new_id();
+  auto o = options_for(id, BundleOptions{});
+  // conmon cannot open a directory as its log file and says so on stderr
+  // before it forks.
+  o.log_path = dir_.path();
+  auto r = rt_.create(o);
+  ASSERT_FALSE(r);
+  std::string msg = r.error().message();
+  std::cout << "error: " << msg << "\n";
+  EXPECT_NE(msg.find(id), std::string::npos) << msg;
+  EXPECT_NE(msg.find("conmon failed"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("log"), std::string::npos) << msg;
+  EXPECT_TRUE(fs::exists(dir_.path())) << "the log path given was not ours to remove";
+  expect_clean_failure(id, o.bundle_dir, "/nonexistent-log", handler_.runtime_root,
+                       dir_.file("exits/" + id));
+  EXPECT_FALSE(cgroup_exists(cgroup_parent_ + "/crid-conmon-" + id));
+}
+
+TEST_P(ConmonRuntimeTest, CreateTimeoutKillsTheMonitor) {
+  // A runtime whose create hangs: the create must give up, kill conmon
+  // (and the hung runtime with it) and leave nothing behind.
+  std::string fake = dir_.write("hung-runtime",
+                                "#!/bin/sh\n"
+                                "case \"$*\" in *create*) exec sleep 3600 ;; esac\n"
+                                "exit 1\n");
+  ASSERT_EQ(::chmod(fake.c_str(), 0755), 0);
+  std::string id = new_id();
+  auto o = options_for(id, BundleOptions{});
+  o.handler.runtime_path = fake;
+  o.timeout = 1s;
+  auto r = rt_.create(o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), ErrorKind::kDeadlineExceeded);
+  EXPECT_NE(r.error().message().find(id), std::string::npos) << r.error().message();
+  expect_clean_failure(id, o.bundle_dir, o.log_path, handler_.runtime_root, dir_.file("exits/" + id));
+  EXPECT_TRUE(eventually([&] { return !cgroup_exists(cgroup_parent_ + "/crid-conmon-" + id); }));
+}
+
+TEST_P(ConmonRuntimeTest, KillOfAnExitedContainerIsAPreconditionError) {
+  std::string id = run({"/bin/true"});
+  ASSERT_TRUE(wait_exit(id));
+  auto s = rt_.kill(id, SIGTERM);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().kind(), ErrorKind::kFailedPrecondition) << s.error().message();
+}
+
 TEST_P(ConmonRuntimeTest, RecoverFindsTheRunningContainerAndItsMonitor) {
   std::string id = run({"/bin/sleep", "1000"});
   pid_t init_pid = rt_.state(id)->pid;
@@ -464,6 +615,32 @@ TEST_P(ConmonRuntimeTest, RecoverFindsTheRunningContainerAndItsMonitor) {
   EXPECT_EQ(again->exit->code, 137);
   EXPECT_TRUE(fresh.remove(id));
   EXPECT_FALSE(fs::exists(bundle_dir(id)));
+}
+
+TEST_P(ConmonRuntimeTest, CreatingAnIdTwiceIsRefused) {
+  std::string id = run({"/bin/sleep", "1000"}, false);
+  CreateOptions o;
+  o.id = id;
+  o.bundle_dir = bundle_dir(id);
+  o.handler = handler_;
+  o.exit_dir = dir_.file("exits");
+  auto r = rt_.create(o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), ErrorKind::kAlreadyExists);
+  // The first one is untouched.
+  auto st = rt_.state(id);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->status, ContainerStatus::kCreated);
+}
+
+TEST_P(ConmonRuntimeTest, RecoverOfAMissingBundleIsNotFound) {
+  std::string id = new_id();
+  ConmonRuntime fresh;
+  auto r = fresh.recover(id, bundle_dir(id));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), ErrorKind::kNotFound);
+  EXPECT_NE(r.error().message().find(bundle_dir(id)), std::string::npos) << r.error().message();
+  EXPECT_FALSE(fresh.state(id));
 }
 
 INSTANTIATE_TEST_SUITE_P(Runc, ConmonRuntimeTest, ::testing::Values("runc"));

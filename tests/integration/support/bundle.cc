@@ -15,7 +15,7 @@ namespace {
 
 constexpr const char* kApplets[] = {"sh",  "echo", "cat",   "sleep", "id",    "yes",  "head",
                                     "dd",  "ls",   "mkdir", "true",  "false", "tail", "printf",
-                                    "kill", "ps",  "stty",  "env",   "pwd"};
+                                    "kill", "ps",  "stty",  "env",   "pwd", "grep"};
 
 const char* kCaps[] = {"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",   "CAP_FOWNER",
                        "CAP_MKNOD",  "CAP_NET_RAW",      "CAP_SETGID",   "CAP_SETUID",
