@@ -95,15 +95,16 @@ Result<std::string> exec_plugin(const Config& cfg, const CniNetwork& net, const 
                                  command, log::short_id(pod.pod_id), net.name, why));
 }
 
-// DEL of the list in reverse; errors of all plugins are reported together
-// but every plugin is still asked (each releases its own resources).
+// DEL of the first `count` plugins of the list in reverse; errors of all
+// plugins are reported together but every plugin is still asked (each
+// releases its own resources).
 Status del_list(const Config& cfg, const CniNetwork& net, const PodNetworkSpec& pod,
-                const json& result) {
+                const json& result, size_t count = SIZE_MAX) {
   // Before 0.4.0 DEL carried no prevResult.
   json prev = cni_version_at_least(net.cni_version, 0, 4) ? result : json();
   std::vector<std::string> failures;
-  for (auto it = net.plugins.rbegin(); it != net.plugins.rend(); ++it) {
-    auto r = exec_plugin(cfg, net, *it, "DEL", pod, prev);
+  for (size_t i = std::min(count, net.plugins.size()); i-- > 0;) {
+    auto r = exec_plugin(cfg, net, net.plugins[i], "DEL", pod, prev);
     if (!r) failures.push_back(r.error().message());
   }
   if (failures.empty()) return Ok();
@@ -111,6 +112,21 @@ Status del_list(const Config& cfg, const CniNetwork& net, const PodNetworkSpec& 
 }
 
 }  // namespace
+
+std::vector<std::string> missing_plugins(const CniNetwork& net,
+                                         const std::vector<std::string>& bin_dirs) {
+  std::vector<std::string> missing;
+  auto need = [&](const std::string& type) {
+    if (!find_plugin(type, net, bin_dirs).ok()) missing.push_back(type);
+  };
+  for (auto& plugin : net.plugins) {
+    need(plugin_type(plugin));
+    if (auto ipam = plugin.find("ipam"); ipam != plugin.end() && ipam->is_object() &&
+                                         ipam->contains("type") && (*ipam)["type"].is_string())
+      need((*ipam)["type"].get<std::string>());
+  }
+  return missing;
+}
 
 std::string cni_args(const PodNetworkSpec& pod) {
   return fmt::format(
@@ -232,15 +248,22 @@ Result<CniAttachment> CniInvoker::add(const PodNetworkSpec& pod) {
                "writing CNI cache entry for pod {}", pod.pod_id);
 
   json prev;
+  // Plugins that may hold something for this pod: those that ran ADD,
+  // including the one that failed (it may have done part of its work).
+  size_t started = 0;
   auto fail = [&](const Error& e) -> Error {
     spdlog::warn("{} ADD failed, undoing with DEL: {}", tag, e.message());
-    if (auto st = del_list(*cfg, *net, pod, prev); !st)
+    if (auto st = del_list(*cfg, *net, pod, prev, started); !st)
       spdlog::error("{} DEL after failed ADD: {}", tag, st.error().message());
     else
       ::unlink(cache_path(pod.pod_id).c_str());
     return e;
   };
   for (auto& plugin : net->plugins) {
+    // A plugin that cannot be found never ran: nothing of it to undo.
+    if (auto found = find_plugin(plugin_type(plugin), *net, cfg->cni_bin_dirs); !found)
+      return fail(found.error());
+    started++;
     auto out = exec_plugin(*cfg, *net, plugin, "ADD", pod, prev);
     if (!out) return fail(out.error());
     if (out->empty()) continue;  // tolerate a plugin that passes nothing on

@@ -87,6 +87,11 @@ class CniInvoker {
 nlohmann::json plugin_stdin(const CniNetwork& net, const nlohmann::json& plugin,
                             const PodNetworkSpec& pod, const nlohmann::json& prev_result);
 
+// Plugin types of `net` (including IPAM plugins named in "ipam") that are
+// not installed in any of `bin_dirs`. Status reports them in NetworkReady.
+std::vector<std::string> missing_plugins(const CniNetwork& net,
+                                         const std::vector<std::string>& bin_dirs);
+
 // CNI_ARGS for the kubelet's conventions.
 std::string cni_args(const PodNetworkSpec& pod);
 

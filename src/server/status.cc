@@ -1,9 +1,11 @@
 // Status: RuntimeReady and NetworkReady conditions the kubelet gates pods on.
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "network/cni_config.h"
+#include "network/cni_invoker.h"
 #include "server/runtime_service.h"
 
 namespace crid::server {
@@ -45,6 +47,9 @@ grpc::Status RuntimeServiceImpl::Status(grpc::ServerContext*, const v1::StatusRe
   if (!net) {
     net_problem = "no CNI network configuration found in " + cfg->cni_conf_dir;
     if (!skipped.empty()) net_problem += " (skipped: " + skipped.front() + ")";
+  } else if (auto missing = network::missing_plugins(*net, cfg->cni_bin_dirs); !missing.empty()) {
+    net_problem = "CNI network " + net->name + " (" + net->file + ") needs plugins not found in " +
+                  "the CNI bin dirs: " + fmt::format("{}", fmt::join(missing, ", "));
   }
   add_condition(st, "NetworkReady", net_problem.empty(), "NetworkPluginNotReady",
                 net_problem);

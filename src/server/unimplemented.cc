@@ -6,11 +6,6 @@
 
 namespace crid::server {
 
-grpc::Status RuntimeServiceImpl::StreamPodSandboxes(grpc::ServerContext*, const v1::StreamPodSandboxesRequest*,
-    grpc::ServerWriter<v1::StreamPodSandboxesResponse>*) {
-  return unimplemented("StreamPodSandboxes: pod sandboxes are not built yet");
-}
-
 grpc::Status RuntimeServiceImpl::CreateContainer(grpc::ServerContext*, const v1::CreateContainerRequest*,
     v1::CreateContainerResponse*) {
   return unimplemented("CreateContainer: containers are not built yet");
