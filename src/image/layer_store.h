@@ -21,6 +21,9 @@ struct LayerSpec {
   std::string diff_id;          // expected digest of the uncompressed tar
   std::string compressed_digest;  // for the record and error messages
   std::string image_ref;        // for error messages only
+  // Added: real device nodes in the layer are refused unless set (0:0
+  // character devices, i.e. whiteouts, are always fine).
+  bool allow_devices = false;
 };
 
 struct StoreUsage {

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <memory>
+#include <set>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -236,6 +237,13 @@ struct DeferredDir {
   Meta meta;
 };
 
+// libarchive leaves the error string unset for some failures (e.g. a stream
+// that ends early); never hand a null pointer to a formatter.
+const char* archive_message(archive* a) {
+  const char* msg = ::archive_error_string(a);
+  return msg ? msg : "unexpected end of data or unknown format error";
+}
+
 // Feeds the outer (decompressing, "raw" format) archive's bytes to the inner
 // tar reader, hashing exactly the bytes of the uncompressed stream.
 struct HashingSource {
@@ -257,7 +265,7 @@ la_ssize_t read_uncompressed(archive* inner, void* client, const void** buf) {
   }
   if (r < ARCHIVE_WARN) {
     archive_set_error(inner, archive_errno(src->outer), "decompressing: %s",
-                      archive_error_string(src->outer));
+                      archive_message(src->outer));
     return -1;
   }
   EVP_DigestUpdate(src->md, block, size);
@@ -334,8 +342,12 @@ class Unpacker {
   }
 
   // Directory metadata last, so child creation does not disturb mtimes.
+  // Deepest entries first (a parent's final mode could deny reaching its
+  // children); a directory listed twice takes its last entry's metadata.
   Status finish() {
+    std::set<std::string> done;
     for (auto it = deferred_.rbegin(); it != deferred_.rend(); ++it) {
+      if (!done.insert(join(it->path, it->path.size())).second) continue;
       auto fd = open_dir_in_root(root_, it->path, it->path.size(), false);
       if (!fd) continue;  // replaced by a later entry
       CRID_TRY_CTX(apply_meta_fd(fd->get(), it->meta), "entry {}", join(it->path, it->path.size()));
@@ -368,7 +380,7 @@ class Unpacker {
       if (r == ARCHIVE_EOF) break;
       if (r < ARCHIVE_WARN)
         return make_error(ErrorKind::kInvalidArgument, "reading data: {}",
-                          archive_error_string(in_));
+                          archive_message(in_));
       const char* p = static_cast<const char*>(buf);
       while (size > 0) {
         ssize_t n = ::pwrite(fd.get(), p, size, offset);
@@ -415,11 +427,23 @@ class Unpacker {
     return Ok();
   }
 
+  // OCI image-spec: a whiteout applies only to lower layers; what this same
+  // layer put at that name stays. A file here already shadows the lower
+  // one; a directory here must also hide the lower one's children, which
+  // overlayfs expresses by making it opaque.
   Status whiteout(const Components& comps, const std::string& target) {
     if (target.empty() || target == "." || target == "..")
       return make_error(ErrorKind::kInvalidArgument, "malformed whiteout");
     CRID_ASSIGN(UniqueFd pfd, open_dir_in_root(root_, comps, comps.size() - 1, true));
-    CRID_TRY(remove_at(pfd.get(), target));
+    struct stat st;
+    if (::fstatat(pfd.get(), target.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (!S_ISDIR(st.st_mode)) return Ok();
+      UniqueFd dfd(::openat(pfd.get(), target.c_str(),
+                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!dfd.valid()) return sys_error("opening {}", target);
+      return mark_opaque(dfd.get());
+    }
+    if (errno != ENOENT) return sys_error("stat {}", target);
     if (::mknodat(pfd.get(), target.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0)
       return sys_error("creating whiteout for {}", target);
     return chown_tolerant(::fchownat(pfd.get(), target.c_str(), 0, 0, AT_SYMLINK_NOFOLLOW),
@@ -428,10 +452,13 @@ class Unpacker {
 
   Status opaque(const Components& comps) {
     CRID_ASSIGN(UniqueFd dfd, open_dir_in_root(root_, comps, comps.size() - 1, true));
-    if (::fsetxattr(dfd.get(), "trusted.overlay.opaque", "y", 1, 0) == 0) return Ok();
+    return mark_opaque(dfd.get());
+  }
+
+  static Status mark_opaque(int dirfd) {
+    if (::fsetxattr(dirfd, "trusted.overlay.opaque", "y", 1, 0) == 0) return Ok();
     // Unprivileged overlay mounts (userxattr) read the user.* namespace.
-    if (errno == EPERM && !is_root() &&
-        ::fsetxattr(dfd.get(), "user.overlay.opaque", "y", 1, 0) == 0)
+    if (errno == EPERM && !is_root() && ::fsetxattr(dirfd, "user.overlay.opaque", "y", 1, 0) == 0)
       return Ok();
     return sys_error("marking directory opaque");
   }
@@ -493,10 +520,10 @@ Result<UnpackStats> unpack_layer(int fd, const std::string& dest_dir, const Unpa
   archive_read_support_filter_none(outer.get());
   archive_read_support_format_raw(outer.get());
   if (archive_read_open_fd(outer.get(), fd, 128 * 1024) != ARCHIVE_OK)
-    return fail(fmt::format("reading blob: {}", archive_error_string(outer.get())));
+    return fail(fmt::format("reading blob: {}", archive_message(outer.get())));
   archive_entry* raw_entry = nullptr;
   if (archive_read_next_header(outer.get(), &raw_entry) != ARCHIVE_OK)
-    return fail(fmt::format("reading blob: {}", archive_error_string(outer.get())));
+    return fail(fmt::format("reading blob: {}", archive_message(outer.get())));
 
   std::unique_ptr<EVP_MD_CTX, MdFree> md(EVP_MD_CTX_new());
   if (!md || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1)
@@ -506,7 +533,7 @@ Result<UnpackStats> unpack_layer(int fd, const std::string& dest_dir, const Unpa
   ArchivePtr inner(archive_read_new());
   archive_read_support_format_tar(inner.get());
   if (archive_read_open(inner.get(), &src, nullptr, read_uncompressed, nullptr) != ARCHIVE_OK)
-    return fail(fmt::format("reading tar: {}", archive_error_string(inner.get())));
+    return fail(fmt::format("reading tar: {}", archive_message(inner.get())));
 
   UnpackStats stats;
   Unpacker unpacker(root.get(), inner.get(), opts, stats);
@@ -514,7 +541,7 @@ Result<UnpackStats> unpack_layer(int fd, const std::string& dest_dir, const Unpa
     archive_entry* e = nullptr;
     int r = archive_read_next_header(inner.get(), &e);
     if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return fail(fmt::format("reading tar: {}", archive_error_string(inner.get())));
+    if (r < ARCHIVE_WARN) return fail(fmt::format("reading tar: {}", archive_message(inner.get())));
     ++stats.entries;
     const char* path = archive_entry_pathname(e);
     if (!path) return fail("entry without a readable path name");
@@ -531,7 +558,7 @@ Result<UnpackStats> unpack_layer(int fd, const std::string& dest_dir, const Unpa
   const void* discard;
   while (read_uncompressed(inner.get(), &src, &discard) > 0) {
   }
-  if (!src.eof) return fail(fmt::format("reading tar: {}", archive_error_string(inner.get())));
+  if (!src.eof) return fail(fmt::format("reading tar: {}", archive_message(inner.get())));
 
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

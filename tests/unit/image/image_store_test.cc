@@ -55,7 +55,12 @@ class ImageStoreTest : public ::testing::Test {
     }
     auto chains = chain_ids(diffs);
     for (size_t i = 0; i < files.size(); ++i) {
-      LayerSpec spec{chains[i], i ? chains[i - 1] : "", diffs[i], sha256_digest(blobs[i]), "test"};
+      LayerSpec spec;
+      spec.chain_id = chains[i];
+      spec.parent_chain_id = i ? chains[i - 1] : "";
+      spec.diff_id = diffs[i];
+      spec.compressed_digest = sha256_digest(blobs[i]);
+      spec.image_ref = "test";
       UniqueFd fd(blob_fd(blobs[i]));
       auto r = layers_->create(fd.get(), spec);
       EXPECT_TRUE(r.ok()) << r.error().message();
