@@ -80,6 +80,9 @@ Status run_daemon(const ConfigSources& sources, Config cfg) {
   CRID_ASSIGN(backend.pods,
               sandbox::SandboxManager::open(holder, *backend.db,
                                             [&backend] { return backend.current_pod_cidr(); }));
+  auto images = image::ImageService::open(holder, *backend.db);
+  if (!images) return images.error().wrap("opening the image store");
+  backend.images = std::move(images).value();
   server::RuntimeServiceImpl runtime_service(backend);
   server::ImageServiceImpl image_service(backend);
 

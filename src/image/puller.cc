@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <optional>
 #include <thread>
 
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/unique_fd.h"
 
@@ -165,52 +168,154 @@ Result<std::string> ImagePuller::pull_one(const Reference& ref, const AuthConfig
   return rec.id;
 }
 
+namespace {
+
+// Layers are created bottom-up (the store records each on its parent), while
+// downloads run in parallel: a layer whose parent is in place streams straight
+// into the store; one that would have to wait spools to an unlinked temp file
+// first and is created when its turn comes.
+class LayerSequence {
+ public:
+  explicit LayerSequence(std::vector<bool> ready) : ready_(std::move(ready)) {}
+
+  bool turn_of(size_t i) {
+    std::lock_guard lock(mu_);
+    return all_below(i);
+  }
+  // Waits until every layer below `i` is in the store; false if the pull failed.
+  bool wait_turn(size_t i) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return failed_ || all_below(i); });
+    return !failed_;
+  }
+  void done(size_t i) {
+    std::lock_guard lock(mu_);
+    ready_[i] = true;
+    cv_.notify_all();
+  }
+  void fail(Error e) {
+    std::lock_guard lock(mu_);
+    if (!error_) error_ = std::move(e);
+    failed_ = true;
+    cv_.notify_all();
+  }
+  bool failed() {
+    std::lock_guard lock(mu_);
+    return failed_;
+  }
+  std::optional<Error> error() {
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+
+ private:
+  bool all_below(size_t i) {
+    for (size_t j = 0; j < i; ++j)
+      if (!ready_[j]) return false;
+    return true;
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<bool> ready_;
+  bool failed_ = false;
+  std::optional<Error> error_;
+};
+
+// A counting semaphore for download slots (max_concurrent_downloads).
+class Slots {
+ public:
+  explicit Slots(int64_t n) : free_(n) {}
+  void acquire() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return free_ > 0; });
+    --free_;
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    ++free_;
+    cv_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t free_;
+};
+
+}  // namespace
+
 Status ImagePuller::fetch_layers(const Reference& ref, const std::vector<Descriptor>& layers,
                                  const std::vector<LayerSpec>& specs, const AuthConfig& auth, int64_t& total_size) {
-  std::vector<size_t> missing;
+  auto cfg = config_.get();
   std::vector<int64_t> sizes(specs.size(), 0);
+  std::vector<bool> present(specs.size(), false);
   for (size_t i = 0; i < specs.size(); ++i) {
-    if (!layers_.has(specs[i].chain_id)) {
-      missing.push_back(i);
-      continue;
-    }
+    if (!layers_.has(specs[i].chain_id)) continue;
+    present[i] = true;
     // Present already: creating it again is a no-op that reports its size.
     UniqueFd empty(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (auto info = layers_.create(empty.get(), specs[i])) sizes[i] = info->size;
   }
-  int64_t workers = std::clamp<int64_t>(config_.get()->max_concurrent_downloads, 1, 64);
-  workers = std::min<int64_t>(workers, static_cast<int64_t>(missing.size()));
+  LayerSequence sequence(present);
+  Slots slots(std::clamp<int64_t>(cfg->max_concurrent_downloads, 1, 64));
+  std::string spool_dir = cfg->root + "/tmp";
 
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::mutex err_mu;
-  std::optional<Error> first_error;
-  auto work = [&] {
-    for (;;) {
-      if (failed) return;
-      size_t k = next.fetch_add(1);
-      if (k >= missing.size()) return;
-      size_t i = missing[k];
-      auto info = fetch_layer(ref, layers[i], specs[i], auth);
-      if (!info) {
-        std::lock_guard lock(err_mu);
-        if (!first_error) first_error = info.error();
-        failed = true;
+  auto work = [&](size_t i) {
+    slots.acquire();
+    if (sequence.failed()) {
+      slots.release();
+      return;
+    }
+    Result<LayerInfo> info = Error(ErrorKind::kInternal, "not run");
+    if (sequence.turn_of(i)) {
+      info = stream_layer(ref, layers[i], specs[i], auth);
+      slots.release();
+    } else {
+      auto spooled = spool_layer(ref, layers[i], auth, spool_dir);
+      slots.release();
+      if (!spooled) {
+        sequence.fail(spooled.error());
         return;
       }
-      sizes[i] = info->size;
+      if (!sequence.wait_turn(i)) return;
+      info = layers_.create(spooled->get(), specs[i]);
+      if (!info) info = info.error().wrap(fmt::format("layer {}", layers[i].digest));
     }
+    if (!info) {
+      sequence.fail(info.error());
+      return;
+    }
+    sizes[i] = info->size;
+    sequence.done(i);
   };
   std::vector<std::thread> threads;
-  for (int64_t w = 0; w < workers; ++w) threads.emplace_back(work);
+  for (size_t i = 0; i < specs.size(); ++i)
+    if (!present[i]) threads.emplace_back(work, i);
   for (auto& t : threads) t.join();
-  if (first_error) return *first_error;
+  if (auto e = sequence.error()) return *e;
   for (auto s : sizes) total_size += s;
   return Ok();
 }
 
-Result<LayerInfo> ImagePuller::fetch_layer(const Reference& ref, const Descriptor& desc, const LayerSpec& spec,
-                                           const AuthConfig& auth) {
+Result<UniqueFd> ImagePuller::spool_layer(const Reference& ref, const Descriptor& desc, const AuthConfig& auth,
+                                          const std::string& dir) {
+  std::string what = fmt::format("layer {}", desc.digest);
+  CRID_TRY_CTX(fs::make_dirs(dir, 0700), "{}: creating spool dir", what);
+  std::string tmpl = dir + "/layer-XXXXXX";
+  UniqueFd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
+  if (!fd.valid()) return sys_error("{}: creating a spool file in {}", what, dir);
+  // Unlinked at once: a crash mid-pull leaves nothing behind.
+  ::unlink(tmpl.c_str());
+  spdlog::info("[PullImage {}] fetching {} ({} bytes) ahead of its parent", ref.str(), what, desc.size);
+  CRID_TRY(registry_.get_blob(ref, desc, auth, [&](const char* data, size_t len) -> Status {
+    return write_all(fd.get(), data, len, what);
+  }, fmt::format("PullImage {} {}", ref.str(), short_digest(desc.digest))));
+  if (::lseek(fd.get(), 0, SEEK_SET) != 0) return sys_error("{}: rewinding the spool file", what);
+  return fd;
+}
+
+Result<LayerInfo> ImagePuller::stream_layer(const Reference& ref, const Descriptor& desc, const LayerSpec& spec,
+                                            const AuthConfig& auth) {
   std::string what = fmt::format("layer {}", desc.digest);
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return sys_error("{}: creating a pipe", what);

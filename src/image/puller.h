@@ -1,7 +1,8 @@
 // Pulling an image: resolve the name, fetch the manifest (choosing the
 // host's platform from an index), the config and the missing layers (in
-// parallel, each streamed from the registry straight into the layer store
-// through a pipe), then record the image. Concurrent pulls of one reference
+// parallel; a layer whose parent is in place streams from the registry
+// straight into the layer store through a pipe, others spool to an unlinked
+// temp file until their parent lands), then record the image. Concurrent pulls of one reference
 // share one operation; pulls of different images run side by side.
 #pragma once
 
@@ -16,6 +17,7 @@
 #include "image/manifest.h"
 #include "image/reference.h"
 #include "image/registry_client.h"
+#include "util/unique_fd.h"
 
 namespace crid::image {
 
@@ -35,8 +37,12 @@ class ImagePuller {
   Result<std::string> pull_one(const Reference& ref, const AuthConfig& auth);
   Status fetch_layers(const Reference& ref, const std::vector<Descriptor>& layers,
                       const std::vector<LayerSpec>& specs, const AuthConfig& auth, int64_t& total_size);
-  Result<LayerInfo> fetch_layer(const Reference& ref, const Descriptor& desc, const LayerSpec& spec,
-                                const AuthConfig& auth);
+  // Downloads into the layer store through a pipe, while the store unpacks.
+  Result<LayerInfo> stream_layer(const Reference& ref, const Descriptor& desc, const LayerSpec& spec,
+                                 const AuthConfig& auth);
+  // Downloads (verified) into an unlinked file under `dir`, rewound.
+  Result<UniqueFd> spool_layer(const Reference& ref, const Descriptor& desc, const AuthConfig& auth,
+                               const std::string& dir);
 
   ConfigHolder& config_;
   RegistryClient& registry_;

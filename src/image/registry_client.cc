@@ -177,8 +177,9 @@ Result<AuthConfig> lookup_auth_file(const std::string& path, const std::string& 
     return make_error(ErrorKind::kInvalidArgument, "auth file {} is not a JSON object", path);
   if (!j.contains("auths") || !j["auths"].is_object()) return out;
   std::string want = auth_key_host(host);
-  for (auto& [key, entry] : j["auths"].items()) {
-    if (auth_key_host(key) != want || !entry.is_object()) continue;
+  for (auto& item : j["auths"].items()) {
+    const auto& entry = item.value();
+    if (auth_key_host(item.key()) != want || !entry.is_object()) continue;
     auto str = [&](const char* k) {
       return entry.contains(k) && entry[k].is_string() ? entry[k].get<std::string>() : std::string();
     };
@@ -389,10 +390,11 @@ Result<RegistryClient::Response> RegistryClient::perform(const Config& cfg, cons
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "crid/" CRID_VERSION);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-    // Slow pulls time out on no progress, never on total time.
+    // Slow pulls time out on no progress, never on total time; a connection
+    // or TLS handshake that goes nowhere counts as no progress too.
     long stall = std::max<long>(1, std::chrono::duration_cast<std::chrono::seconds>(
                                        cfg.pull_progress_timeout).count());
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, std::min<long>(stall, 30));
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);

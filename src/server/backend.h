@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/config_holder.h"
+#include "image/image_service.h"
 #include "sandbox/sandbox_manager.h"
 #include "store/database.h"
 
@@ -20,12 +21,16 @@ struct Backend {
   ConfigHolder& config;
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
 
+  // The metadata database (<root>/crid.db), opened first and shared by the
+  // services below; declared before them so it outlives them.
+  std::unique_ptr<store::Database> db;
+  // Pulls, image records and the layer store.
+  std::unique_ptr<image::ImageService> images;
+
   // Pod CIDR from UpdateRuntimeConfig, handed to CNI as runtimeConfig.
   std::mutex pod_cidr_mu;
   std::string pod_cidr;
 
-  // Metadata database at <root>/crid.db, opened first by run_daemon.
-  std::unique_ptr<store::Database> db;
   // Pod sandboxes (RunPodSandbox ... ListPodSandbox).
   std::unique_ptr<sandbox::SandboxManager> pods;
 

@@ -1,7 +1,6 @@
 // RPCs whose feature is not built yet: each answers UNIMPLEMENTED with a
 // sentence naming what is missing, never a fake success.
 #include "server/grpc_status.h"
-#include "server/image_service.h"
 #include "server/runtime_service.h"
 
 namespace crid::server {
@@ -139,36 +138,6 @@ grpc::Status RuntimeServiceImpl::StreamPodSandboxMetrics(grpc::ServerContext*, c
 grpc::Status RuntimeServiceImpl::UpdatePodSandboxResources(grpc::ServerContext*, const v1::UpdatePodSandboxResourcesRequest*,
     v1::UpdatePodSandboxResourcesResponse*) {
   return unimplemented("UpdatePodSandboxResources: pod sandboxes are not built yet");
-}
-
-grpc::Status ImageServiceImpl::ListImages(grpc::ServerContext*, const v1::ListImagesRequest*,
-    v1::ListImagesResponse*) {
-  return unimplemented("ListImages: the image service (registry pulls and the layer store) is not built yet");
-}
-
-grpc::Status ImageServiceImpl::StreamImages(grpc::ServerContext*, const v1::StreamImagesRequest*,
-    grpc::ServerWriter<v1::StreamImagesResponse>*) {
-  return unimplemented("StreamImages: the image service (registry pulls and the layer store) is not built yet");
-}
-
-grpc::Status ImageServiceImpl::ImageStatus(grpc::ServerContext*, const v1::ImageStatusRequest*,
-    v1::ImageStatusResponse*) {
-  return unimplemented("ImageStatus: the image service (registry pulls and the layer store) is not built yet");
-}
-
-grpc::Status ImageServiceImpl::PullImage(grpc::ServerContext*, const v1::PullImageRequest*,
-    v1::PullImageResponse*) {
-  return unimplemented("PullImage: the image service (registry pulls and the layer store) is not built yet");
-}
-
-grpc::Status ImageServiceImpl::RemoveImage(grpc::ServerContext*, const v1::RemoveImageRequest*,
-    v1::RemoveImageResponse*) {
-  return unimplemented("RemoveImage: the image service (registry pulls and the layer store) is not built yet");
-}
-
-grpc::Status ImageServiceImpl::ImageFsInfo(grpc::ServerContext*, const v1::ImageFsInfoRequest*,
-    v1::ImageFsInfoResponse*) {
-  return unimplemented("ImageFsInfo: the image service (registry pulls and the layer store) is not built yet");
 }
 
 }  // namespace crid::server

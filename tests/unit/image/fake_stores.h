@@ -48,6 +48,10 @@ class FakeLayerStore : public LayerStore {
     {
       std::lock_guard lock(mu_);
       if (layers_.count(spec.chain_id)) return layers_[spec.chain_id];
+      // Like the real store: a layer is recorded on its parent.
+      if (!spec.parent_chain_id.empty() && !layers_.count(spec.parent_chain_id))
+        return make_error(ErrorKind::kFailedPrecondition, "parent layer {} is not in the store",
+                          spec.parent_chain_id);
     }
     int now = ++active_;
     int seen = max_active_.load();
@@ -109,6 +113,24 @@ class FakeLayerStore : public LayerStore {
     u.mountpoint = "/fake";
     return u;
   }
+
+  // Methods the disk side added to the interface later (no `override`, so
+  // this fake compiles against either version of the header).
+  Result<LayerInfo> info(const std::string& c) {
+    std::lock_guard lock(mu_);
+    if (!layers_.count(c)) return make_error(ErrorKind::kNotFound, "layer {} not found", c);
+    return layers_[c];
+  }
+  Result<int64_t> refcount(const std::string& c) {
+    std::lock_guard lock(mu_);
+    return static_cast<int64_t>(refs_[c]);
+  }
+  Status add_ref_in_transaction(const std::string& c) { return add_ref(c); }
+  Result<std::vector<std::string>> release_in_transaction(const std::string& c) {
+    CRID_TRY(release(c));
+    return std::vector<std::string>{};
+  }
+  void remove_released(const std::vector<std::string>&) {}
 
   size_t count() {
     std::lock_guard lock(mu_);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <memory>
 
 #include "fake_stores.h"
@@ -63,6 +64,15 @@ class PullTest : public ::testing::Test {
   void SetUp() override {
     cfg_ = default_config();
     cfg_.pull_progress_timeout = std::chrono::seconds(2);
+    // The puller spools layers under <root>/tmp: keep it in a test dir.
+    char tmpl[] = "/tmp/crid-unit-image-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    cfg_.root = root_;
+  }
+  void TearDown() override {
+    service_.reset();
+    if (!root_.empty()) std::filesystem::remove_all(root_);
   }
 
   // Marks `host` insecure (plain http) and builds the service.
@@ -76,6 +86,7 @@ class PullTest : public ::testing::Test {
     service_ = std::make_unique<ImageService>(*holder_, std::move(layers), std::move(images), platform);
   }
 
+  std::string root_;
   Config cfg_;
   std::unique_ptr<ConfigHolder> holder_;
   FakeLayerStore* layers_ = nullptr;

@@ -1,6 +1,7 @@
 // The puller against a fake registry on loopback and in-memory stores.
 #include <sys/socket.h>
 
+#include <atomic>
 #include <thread>
 
 #include "pull_fixture.h"
@@ -118,32 +119,66 @@ TEST_F(PullTest, ConcurrentPullsOfOneImageShareOneDownload) {
   EXPECT_EQ(reg.server().count("/blobs/" + img.layer_digests[0]), 1);
 }
 
-TEST_F(PullTest, LayersDownloadInParallelUpToTheLimit) {
+// Counts blob downloads in flight through a mirror that pauses before
+// redirecting each layer to the registry.
+struct CountingMirror {
+  CountingMirror(FakeRegistry& reg, std::string skip)
+      : server([this, &reg, skip](const crid::testing::HttpRequest& r) {
+          bool layer = r.path.find("/blobs/") != std::string::npos && r.path.find(skip) == std::string::npos;
+          if (layer) {
+            int now = ++in_flight;
+            int seen = max_in_flight.load();
+            while (now > seen && !max_in_flight.compare_exchange_weak(seen, now)) {
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+            --in_flight;
+          }
+          crid::testing::HttpReply reply;
+          reply.status = 307;
+          reply.headers.push_back({"Location", reg.url() + r.path});
+          return reply;
+        }) {}
+  std::atomic<int> in_flight{0}, max_in_flight{0};
+  LoopbackHttpServer server;
+};
+
+TEST_F(PullTest, LayersDownloadInParallelUpToTheLimitAndLandBottomUp) {
   FakeRegistry reg;
   std::vector<std::string> layers;
-  for (char c : {'a', 'b', 'c'}) layers.push_back(std::string(200000, c));
+  for (char c : {'a', 'b', 'c', 'd'}) layers.push_back(std::string(200000, c));
   auto img = push_image(reg, "wide", "v1", layers);
-  // A mirror that pauses before redirecting each layer to the registry keeps
-  // every layer's store side waiting at once when downloads run in parallel.
-  LoopbackHttpServer slow([&](const crid::testing::HttpRequest& r) {
-    if (r.path.find("/blobs/") != std::string::npos && r.path.find(img.config_digest) == std::string::npos)
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    crid::testing::HttpReply reply;
-    reply.status = 307;
-    reply.headers.push_back({"Location", reg.url() + r.path});
-    return reply;
-  });
-  cfg_.registries[reg.host()].mirrors = {slow.url()};
+  CountingMirror mirror(reg, img.config_digest);
+  cfg_.registries[reg.host()].mirrors = {mirror.server.url()};
   cfg_.max_concurrent_downloads = 3;
   start({reg.host()});
-  ASSERT_TRUE(service_->pull(img.ref, {}).ok());
-  EXPECT_EQ(layers_->count(), 3u);
-  EXPECT_GE(layers_->max_active_.load(), 2);
+  auto id = service_->pull(img.ref, {});
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  EXPECT_EQ(layers_->count(), 4u);
+  EXPECT_EQ(mirror.max_in_flight.load(), 3);
+  auto rec = images_->find(*id);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(layers_->content(rec->chain_ids[i]), layers[i]);
 
+  CountingMirror serial(reg, img.config_digest);
+  cfg_.registries[reg.host()].mirrors = {serial.server.url()};
   cfg_.max_concurrent_downloads = 1;
   start({reg.host()});
   ASSERT_TRUE(service_->pull(img.ref, {}).ok());
-  EXPECT_EQ(layers_->max_active_.load(), 1);
+  EXPECT_EQ(serial.max_in_flight.load(), 1);
+  EXPECT_EQ(layers_->count(), 4u);
+}
+
+TEST_F(PullTest, AFailingUpperLayerLeavesNoImage) {
+  FakeRegistry reg;
+  auto img = push_image(reg, "upper", "v1", {"bottom", std::string(100000, 'u'), "top"});
+  reg.replace_blob(img.layer_digests[1], std::string(100000, 'U'));
+  cfg_.max_concurrent_downloads = 3;
+  start({reg.host()});
+  auto r = service_->pull(img.ref, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find(img.layer_digests[1]), std::string::npos) << r.error().message();
+  EXPECT_TRUE(images_->list().empty());
+  // The bottom layer may have landed; nothing above the failed one did.
+  EXPECT_LE(layers_->count(), 1u);
 }
 
 TEST_F(PullTest, WrongDigestLeavesNothing) {

@@ -1,6 +1,8 @@
 #include "image/registry_client.h"
 
 #include <gtest/gtest.h>
+
+#include "integration/support/loopback_http_server.h"
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -54,6 +56,68 @@ TEST(RegistryClient, AuthFileLookupByHost) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find(tmpl), std::string::npos);
   ::unlink(tmpl);
+}
+
+}  // namespace
+}  // namespace crid::image
+
+namespace crid::image {
+namespace {
+
+using crid::testing::HttpReply;
+using crid::testing::HttpRequest;
+using crid::testing::LoopbackHttpServer;
+
+// The registry's HTTP answers mapped to error kinds the kubelet acts on.
+TEST(RegistryClient, HttpErrorsMapToKindsWithTheRegistrysWords) {
+  int status = 429;
+  LoopbackHttpServer server([&](const HttpRequest&) {
+    HttpReply r;
+    r.status = status;
+    r.body = R"({"errors": [{"code": "TOOMANYREQUESTS", "message": "slow down"}]})";
+    return r;
+  });
+  Config cfg = default_config();
+  cfg.registries[server.host()].insecure = true;
+  ConfigHolder holder(cfg);
+  RegistryClient client(holder);
+  Reference ref{server.host(), "app", "v1", ""};
+  struct Case {
+    int status;
+    ErrorKind kind;
+    const char* words;
+  };
+  for (Case c : {Case{429, ErrorKind::kResourceExhausted, "toomanyrequests"},
+                 Case{401, ErrorKind::kUnauthenticated, "unauthorized"},
+                 Case{403, ErrorKind::kPermissionDenied, "denied"},
+                 Case{404, ErrorKind::kNotFound, "manifest unknown"},
+                 Case{503, ErrorKind::kUnavailable, "HTTP 503"}}) {
+    status = c.status;
+    auto r = client.get_manifest(ref, "v1", {});
+    ASSERT_FALSE(r.ok()) << c.status;
+    EXPECT_EQ(r.error().kind(), c.kind) << c.status << ": " << r.error().message();
+    EXPECT_NE(r.error().message().find(c.words), std::string::npos) << r.error().message();
+    EXPECT_NE(r.error().message().find(server.host()), std::string::npos) << r.error().message();
+    EXPECT_NE(r.error().message().find("slow down"), std::string::npos) << r.error().message();
+  }
+  // Every request asked for all four manifest media types.
+  for (auto& req : server.full_requests()) {
+    EXPECT_NE(req.header("accept").find("application/vnd.oci.image.index.v1+json"), std::string::npos);
+    EXPECT_NE(req.header("accept").find("application/vnd.docker.distribution.manifest.v2+json"), std::string::npos);
+  }
+}
+
+TEST(RegistryClient, SecureRegistriesAreNotDowngradedToHttp) {
+  LoopbackHttpServer server([&](const HttpRequest&) { return HttpReply{}; });
+  Config cfg = default_config();  // the registry is not marked insecure
+  cfg.pull_progress_timeout = std::chrono::seconds(1);
+  ConfigHolder holder(cfg);
+  RegistryClient client(holder);
+  auto r = client.get_manifest({server.host(), "app", "v1", ""}, "v1", {});
+  ASSERT_FALSE(r.ok());
+  // A TLS hello is not HTTP: the plain server never saw a request.
+  EXPECT_TRUE(server.requests().empty());
+  EXPECT_NE(r.error().message().find("https://" + server.host()), std::string::npos) << r.error().message();
 }
 
 }  // namespace

@@ -1,0 +1,25 @@
+// PullImage: fetch an image from its registry (or a mirror) into the stores.
+#include "server/grpc_status.h"
+#include "server/image_service.h"
+#include "util/log.h"
+
+namespace crid::server {
+
+grpc::Status ImageServiceImpl::PullImage(grpc::ServerContext*, const v1::PullImageRequest* req,
+                                         v1::PullImageResponse* resp) {
+  const std::string& ref = req->image().image();
+  if (ref.empty()) return invalid_argument("PullImage: image.image is empty");
+  const auto& a = req->auth();
+  image::AuthConfig auth{a.username(), a.password(), a.auth(), a.server_address(), a.identity_token(),
+                         a.registry_token()};
+  spdlog::info("[PullImage {}] requested{}", ref, auth.empty() ? "" : " with credentials");
+  auto id = backend_.images->pull(ref, auth);
+  if (!id) {
+    spdlog::warn("[PullImage {}] failed: {}", ref, id.error().message());
+    return to_grpc(id.error());
+  }
+  resp->set_image_ref(*id);
+  return grpc::Status::OK;
+}
+
+}  // namespace crid::server
