@@ -87,12 +87,8 @@ bool has_upper(std::string_view s) {
 
 }  // namespace
 
-bool is_sha256_digest(std::string_view s) {
-  if (s.size() != 71 || s.substr(0, 7) != "sha256:") return false;
-  for (char c : s.substr(7))
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
+// is_sha256_digest (declared in reference.h too) is defined once, in
+// layer_unpack.cc: the network and disk halves each wrote the same check.
 
 std::string Reference::str() const {
   std::string s = name();
