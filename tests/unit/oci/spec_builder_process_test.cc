@@ -134,3 +134,17 @@ TEST(SpecProcess, OomScoreAdjOutOfRangeIsRejected) {
 
 }  // namespace
 }  // namespace crid::oci
+
+namespace crid::oci {
+namespace {
+
+TEST(SpecProcess, SameInputsGiveTheSameSpec) {
+  auto in = testing::basic_inputs();
+  in.request.security.seccomp = SecurityProfile{SecurityProfile::Type::kRuntimeDefault, ""};
+  in.request.mounts = {{.container_path = "/b", .host_path = "/srv/b"},
+                       {.container_path = "/a", .host_path = "/srv/a"}};
+  EXPECT_EQ(testing::build_or_die(in).dump(), testing::build_or_die(in).dump());
+}
+
+}  // namespace
+}  // namespace crid::oci

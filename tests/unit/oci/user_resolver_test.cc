@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <string>
 
 #include "util/fs.h"
@@ -122,6 +123,36 @@ TEST(RootfsRead, MissingRootfsIsAnErrorNamingIt) {
   auto r = read_rootfs_file("/nonexistent/crid-rootfs", "etc/passwd");
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("/nonexistent/crid-rootfs"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace crid::oci
+
+namespace crid::oci {
+namespace {
+
+// Hostile image files must never crash the parser or the resolver.
+TEST(PasswdParse, SurvivesArbitraryBytes) {
+  std::mt19937 rng(1234);
+  int resolved = 0;
+  const std::string alphabet = "root:x0123456789,\n\r#\0\xff:";
+  for (int round = 0; round < 2000; ++round) {
+    std::string blob = round % 2 ? "root:x:" : "";  // half the time, a nearly valid root line
+    size_t len = rng() % 200;
+    for (size_t i = 0; i < len; ++i) blob += alphabet[rng() % alphabet.size()];
+    auto users = parse_passwd(blob);
+    (void)parse_group(blob);
+    auto r = resolve_user({.image_user = "root"}, blob, blob);
+    auto root = std::find_if(users.begin(), users.end(),
+                             [](const PasswdEntry& e) { return e.name == "root"; });
+    // Resolves exactly when the parser found a "root" entry, to that entry.
+    ASSERT_EQ(r.ok(), root != users.end()) << blob;
+    if (r) {
+      EXPECT_EQ(r->uid, root->uid);
+      ++resolved;
+    }
+  }
+  EXPECT_GT(resolved, 0);  // the valid-looking half sometimes parses
 }
 
 }  // namespace
