@@ -12,6 +12,7 @@
 #include "container/signals.h"
 #include "oci/capabilities.h"
 #include "oci/devices.h"
+#include "oci/host_limits.h"
 #include "oci/seccomp_localhost.h"
 #include "oci/spec_builder.h"
 #include "oci/user_resolver.h"
@@ -65,6 +66,7 @@ oci::SandboxInfo sandbox_info(const sandbox::Pod& pod, const std::string& pod_di
   if (fs::exists(files.hostname())) sb.hostname_path = files.hostname();
   sb.shm_path = shm_path;
   sb.cgroup_parent = pod.cgroup_parent;
+  sb.privileged = c.privileged;
   sb.sysctls = c.sysctls;
   sb.annotations = c.annotations;
   sb.labels = c.labels;
@@ -153,6 +155,7 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr) {
   ctx.runtime_handler = handler_name;
   ctx.bounding_set = oci::read_bounding_set();
   ctx.pids_limit = cfg->pids_limit;
+  ctx.rlimit_nofile = oci::nofile_limit_for_containers(ctx.rlimit_nofile);
   ctx.restrict_oom_score_adj = cfg->restrict_oom_score_adj;
   ctx.daemon_oom_score_adj = read_own_oom_score_adj();
   ctx.seccomp_profile_root = cfg->seccomp_profile_root;
