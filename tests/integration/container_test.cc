@@ -663,6 +663,53 @@ TEST_P(ContainerTest, PodStopAndRemoveTakeTheirContainers) {
   for (auto& id : {a, b, c}) expect_no_trace(id);
 }
 
+TEST_P(ContainerTest, ReopenLogAfterRotation) {
+  std::string pod = run_pod("logs");
+  std::string id = run_ok(pod, script("ticker", "i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.1; done"));
+  wait_log(id, "tick1");
+  std::string path = log_path(id);
+  fsys::rename(path, path + ".1");
+  v1::ReopenContainerLogRequest req;
+  req.set_container_id(id);
+  v1::ReopenContainerLogResponse resp;
+  auto st = rt().ReopenContainerLog(call_context().get(), req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  wait_log(id, "tick");
+  EXPECT_FALSE(contains(read_text(path), "tick0\n")) << "the new file starts after the rotation";
+  EXPECT_TRUE(contains(read_text(path + ".1"), "tick0"));
+  ASSERT_TRUE(stop(id, 0).ok());
+  st = rt().ReopenContainerLog(call_context().get(), req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  ASSERT_TRUE(remove(id).ok());
+  expect_no_trace(id);
+}
+
+TEST_P(ContainerTest, DaemonRestartKeepsContainersAndSeesExitsMissedMeanwhile) {
+  std::string pod = run_pod("restart");
+  std::string keeps = run_ok(pod, config("keeps", {"/bin/sleep", "1000"}));
+  std::string dies = run_ok(pod, config("dies", {"/bin/sleep", "1000"}));
+  pid_t victim = pid_of(dies);
+  ASSERT_GT(victim, 0);
+  crid_->stop(SIGKILL);
+  // The container ends while no daemon runs; conmon records it.
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  for (int i = 0; i < 200 && ::kill(victim, 0) == 0; ++i) std::this_thread::sleep_for(50ms);
+  std::string err;
+  ASSERT_TRUE(crid_->start(&err)) << err;
+  auto s = wait_exited(dies);
+  EXPECT_EQ(s.exit_code(), 137);
+  v1::ContainerStatusResponse resp;
+  ASSERT_TRUE(status(keeps, &resp).ok());
+  EXPECT_EQ(resp.status().state(), v1::CONTAINER_RUNNING);
+  EXPECT_EQ(exec_out(keeps, {"echo", "still here"}), "still here\n");
+  ASSERT_TRUE(stop(keeps, 0).ok());
+  EXPECT_EQ(wait_exited(keeps).exit_code(), 137);
+  for (auto& id : {keeps, dies}) {
+    ASSERT_TRUE(remove(id).ok());
+    expect_no_trace(id);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Runtimes, ContainerTest, ::testing::Values("runc", "crun"),
                          [](const auto& info) { return info.param; });
 
