@@ -50,8 +50,8 @@ constexpr const char* kPidFile = "pidfile";
 constexpr const char* kConmonPidFile = "conmon-pidfile";
 // Files conmon and the runtime leave in the bundle; removed on a failed
 // create so the caller's bundle is as it was.
-constexpr const char* kMonitorFiles[] = {kRecordFile, kPidFile, kConmonPidFile, "ctl", "winsz",
-                                         "attach", "oom"};
+constexpr const char* kMonitorFiles[] = {kRecordFile, kPidFile, kConmonPidFile, "ctl",
+                                         "winsz",     "attach", "oom"};
 // conmon reports the sync pipe's fds through these variables; the fds are
 // fixed by the spawn file actions below.
 constexpr int kSyncPipeFd = 3;
@@ -106,7 +106,8 @@ std::vector<std::string> runtime_argv(const MonitorRecord& r, std::vector<std::s
     argv.push_back("--root");
     argv.push_back(r.handler.runtime_root);
   }
-  argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+  argv.insert(argv.end(), std::make_move_iterator(args.begin()),
+              std::make_move_iterator(args.end()));
   return argv;
 }
 
@@ -183,14 +184,16 @@ Result<pid_t> spawn_conmon(const std::vector<std::string>& args, const std::stri
   posix_spawnattr_setsigdefault(&attr, &all);
   // Own process group: a terminal's ^C to the daemon must not reach it.
   posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
   // A clean environment: only PATH (the runtime may look up helpers) and
   // the pipe numbers.
   std::vector<std::string> env{fmt::format("_OCI_SYNCPIPE={}", kSyncPipeFd),
                                fmt::format("_OCI_STARTPIPE={}", kStartPipeFd)};
   const char* path = ::getenv("PATH");
-  env.push_back(std::string("PATH=") + (path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+  env.push_back(std::string("PATH=") +
+                (path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -233,8 +236,8 @@ Result<SyncMessage> read_sync_message(int fd, std::chrono::milliseconds timeout,
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0)
       return make_error(ErrorKind::kDeadlineExceeded,
-                        "creating container {}: timed out after {}ms waiting for the runtime",
-                        id, timeout.count());
+                        "creating container {}: timed out after {}ms waiting for the runtime", id,
+                        timeout.count());
     pollfd pfd{fd, POLLIN, 0};
     int pr = ::poll(&pfd, 1, static_cast<int>(left.count()));
     if (pr < 0 && errno == EINTR) continue;
@@ -314,16 +317,17 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
     return make_error(ErrorKind::kInvalidArgument,
                       "creating container {}: id, bundle dir and exit dir are required", o.id);
   if (o.handler.runtime_type != "oci")
-    return make_error(ErrorKind::kUnimplemented,
-                      "creating container {}: runtime type \"{}\" is not supported by the conmon backend",
-                      o.id, o.handler.runtime_type);
+    return make_error(
+        ErrorKind::kUnimplemented,
+        "creating container {}: runtime type \"{}\" is not supported by the conmon backend", o.id,
+        o.handler.runtime_type);
   if (::access(o.handler.runtime_path.c_str(), X_OK) != 0)
     return sys_error("creating container {}: runtime binary {}", o.id, o.handler.runtime_path);
   if (::access(o.conmon_path.c_str(), X_OK) != 0)
     return sys_error("creating container {}: conmon binary {}", o.id, o.conmon_path);
   if (!fs::exists(o.bundle_dir + "/config.json"))
-    return make_error(ErrorKind::kInvalidArgument, "creating container {}: no config.json in bundle {}",
-                      o.id, o.bundle_dir);
+    return make_error(ErrorKind::kInvalidArgument,
+                      "creating container {}: no config.json in bundle {}", o.id, o.bundle_dir);
   {
     std::lock_guard lock(mu_);
     if (records_.count(o.id) || creating_.count(o.id))
@@ -355,7 +359,8 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
     rec.monitor_cgroup = o.monitor_cgroup_parent + "/crid-conmon-" + o.id;
 
   CRID_TRY_CTX(fs::make_dirs(o.exit_dir, 0700), "creating container {}", o.id);
-  if (!o.persist_dir.empty()) CRID_TRY_CTX(fs::make_dirs(o.persist_dir, 0700), "creating container {}", o.id);
+  if (!o.persist_dir.empty())
+    CRID_TRY_CTX(fs::make_dirs(o.persist_dir, 0700), "creating container {}", o.id);
   if (!o.log_path.empty()) {
     auto slash = o.log_path.rfind('/');
     if (slash != std::string::npos && slash > 0)
@@ -366,6 +371,7 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
   // A leftover exit file would read as this container having exited.
   ::unlink((o.exit_dir + "/" + o.id).c_str());
 
+  // clang-format off
   std::vector<std::string> args{
       o.conmon_path,
       "--api-version",
@@ -380,8 +386,13 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
       // The attach socket goes in the bundle, next to ctl and winsz;
       // conmon binds it through /proc/self/fd, so long paths are fine.
       "--full-attach",
+      // conmon's own stderr is /dev/null once it has forked: its
+      // warnings (runtime errors, OOM events) go to the node's syslog.
+      "--syslog",
   };
-  if (!o.handler.runtime_root.empty()) args.push_back("--runtime-arg=--root=" + o.handler.runtime_root);
+  // clang-format on
+  if (!o.handler.runtime_root.empty())
+    args.push_back("--runtime-arg=--root=" + o.handler.runtime_root);
   if (!o.persist_dir.empty()) args.push_back("--persist-dir=" + o.persist_dir);
   if (!o.log_path.empty()) args.push_back("--log-path=k8s-file:" + o.log_path);
   if (o.log_size_max > 0) args.push_back(fmt::format("--log-size-max={}", o.log_size_max));
@@ -414,7 +425,7 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
 
   spdlog::debug("[runtime ctr={}] starting conmon: {}", log::short_id(o.id), fmt::join(args, " "));
   CRID_ASSIGN(middle, spawn_conmon(args, o.bundle_dir, sync.write.get(), start_pipe.read.get(),
-                                    err.write.get()));
+                                   err.write.get()));
   sync.write.reset();
   start_pipe.read.reset();
   err.write.reset();
@@ -482,8 +493,9 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
   rec.init_pid = sync_msg->data;
   if (!monitor_pid) return monitor_pid.error().wrap(fmt::format("creating container {}", o.id));
 
-  CRID_TRY_CTX(fs::write_file_atomic(o.bundle_dir + "/" + kRecordFile, record_to_json(rec).dump(2), 0600),
-               "creating container {}", o.id);
+  CRID_TRY_CTX(
+      fs::write_file_atomic(o.bundle_dir + "/" + kRecordFile, record_to_json(rec).dump(2), 0600),
+      "creating container {}", o.id);
   {
     std::lock_guard lock(mu_);
     records_[o.id] = rec;
@@ -507,10 +519,10 @@ Result<ContainerState> ConmonRuntime::state(const std::string& id) {
     json j = json::parse(out.out);
     ContainerState st;
     std::string s = j.value("status", "");
-    st.status = s == "created"   ? ContainerStatus::kCreated
-                : s == "running" ? ContainerStatus::kRunning
-                : s == "paused"  ? ContainerStatus::kPaused
-                : s == "stopped" ? ContainerStatus::kStopped
+    st.status = s == "created"    ? ContainerStatus::kCreated
+                : s == "running"  ? ContainerStatus::kRunning
+                : s == "paused"   ? ContainerStatus::kPaused
+                : s == "stopped"  ? ContainerStatus::kStopped
                 : s == "creating" ? ContainerStatus::kCreating
                                   : ContainerStatus::kUnknown;
     st.pid = j.value("pid", 0);
@@ -538,7 +550,8 @@ Status ConmonRuntime::remove(const std::string& id) {
   auto del = run_runtime(rec, {"delete", "--force", id});
   if (!del && del.error().kind() != ErrorKind::kNotFound) return del.error();
   stop_monitor(rec);
-  if (!rec.monitor_cgroup.empty()) CRID_TRY_CTX(remove_cgroup(rec.monitor_cgroup), "removing container {}", id);
+  if (!rec.monitor_cgroup.empty())
+    CRID_TRY_CTX(remove_cgroup(rec.monitor_cgroup), "removing container {}", id);
   ::unlink((rec.exit_dir + "/" + id).c_str());
   if (!rec.persist_dir.empty()) {
     ::unlink((rec.persist_dir + "/exit").c_str());
@@ -558,7 +571,8 @@ Result<ExecResult> ConmonRuntime::exec_sync(const std::string& id, const ExecSyn
   if (opts.argv.empty())
     return make_error(ErrorKind::kInvalidArgument, "exec in container {}: empty command", id);
   if (opts.tty)
-    return make_error(ErrorKind::kUnimplemented, "exec in container {}: a terminal is not supported for exec_sync", id);
+    return make_error(ErrorKind::kUnimplemented,
+                      "exec in container {}: a terminal is not supported for exec_sync", id);
   CRID_ASSIGN(auto st, state(id));
   if (st.status != ContainerStatus::kRunning)
     return make_error(ErrorKind::kFailedPrecondition, "exec in container {}: container is {}", id,
@@ -571,7 +585,8 @@ Result<ExecResult> ConmonRuntime::exec_sync(const std::string& id, const ExecSyn
   try {
     process = json::parse(spec_text).at("process");
   } catch (const std::exception& e) {
-    return make_error(ErrorKind::kInternal, "exec in container {}: reading its config.json: {}", id, e.what());
+    return make_error(ErrorKind::kInternal, "exec in container {}: reading its config.json: {}", id,
+                      e.what());
   }
   process["args"] = opts.argv;
   process["terminal"] = false;
@@ -587,7 +602,8 @@ Result<ExecResult> ConmonRuntime::exec_sync(const std::string& id, const ExecSyn
     ::unlink(process_file.c_str());
     ::unlink(pid_file.c_str());
   });
-  CRID_TRY_CTX(fs::write_file_atomic(process_file, process.dump(), 0600), "exec in container {}", id);
+  CRID_TRY_CTX(fs::write_file_atomic(process_file, process.dump(), 0600), "exec in container {}",
+               id);
 
   // runc exec directly rather than conmon --exec: output stays in memory
   // (capped), no log file round trip, one process fewer per probe.
@@ -645,7 +661,8 @@ Status ConmonRuntime::reopen_log(const std::string& id) {
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0)
       return make_error(ErrorKind::kDeadlineExceeded,
-                        "reopening log of container {}: conmon did not recreate {}", id, rec.log_path);
+                        "reopening log of container {}: conmon did not recreate {}", id,
+                        rec.log_path);
     pollfd pfd{in.get(), POLLIN, 0};
     if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
     ssize_t n = ::read(in.get(), buf, sizeof buf);
@@ -676,16 +693,19 @@ Result<std::string> ConmonRuntime::attach_socket_path(const std::string& id) {
 Status ConmonRuntime::resize(const std::string& id, uint16_t width, uint16_t height) {
   CRID_ASSIGN(auto rec, lookup(id));
   if (!rec.tty)
-    return make_error(ErrorKind::kFailedPrecondition, "resizing container {}: it has no terminal", id);
+    return make_error(ErrorKind::kFailedPrecondition, "resizing container {}: it has no terminal",
+                      id);
   return write_ctl(rec, CtlMessage::kResize, height, width);
 }
 
-Result<RecoveredContainer> ConmonRuntime::recover(const std::string& id, const std::string& bundle_dir) {
+Result<RecoveredContainer> ConmonRuntime::recover(const std::string& id,
+                                                  const std::string& bundle_dir) {
   std::string path = bundle_dir + "/" + kRecordFile;
   CRID_ASSIGN(std::string text, fs::read_file(path));
   CRID_ASSIGN(MonitorRecord rec, record_from_json(text, path));
   if (rec.id != id)
-    return make_error(ErrorKind::kInternal, "monitor record {} is for container {}, not {}", path, rec.id, id);
+    return make_error(ErrorKind::kInternal, "monitor record {} is for container {}, not {}", path,
+                      rec.id, id);
   RecoveredContainer out;
   out.init_pid = rec.init_pid;
   out.monitor_pid = rec.monitor_pid;

@@ -19,7 +19,7 @@ namespace crid::runtime {
 struct ExitEvent {
   std::string id;
   int code = -1;
-  WallTime finished_at;  // the exit file's modification time
+  WallTime finished_at;     // the exit file's modification time
   bool oom_killed = false;  // from the OomCheck, if one is set
 };
 

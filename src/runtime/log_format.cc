@@ -77,7 +77,8 @@ Result<LogTime> parse_rfc3339_nano(std::string_view s) {
                      std::chrono::day{static_cast<unsigned>(day)}};
   // 60 is allowed for a leap second, as RFC 3339 does.
   if (!ymd.ok() || hour > 23 || minute > 59 || second > 60) return bad_time(s);
-  auto t = sys_days{ymd} + hours{hour} + minutes{minute} + seconds{second} - minutes{offset_minutes};
+  auto t =
+      sys_days{ymd} + hours{hour} + minutes{minute} + seconds{second} - minutes{offset_minutes};
   return LogTime{duration_cast<nanoseconds>(t.time_since_epoch()) + nanoseconds{nanos}};
 }
 
@@ -86,10 +87,10 @@ std::string format_rfc3339_nano(LogTime t) {
   auto days = floor<std::chrono::days>(t);
   year_month_day ymd{days};
   hh_mm_ss<nanoseconds> tod{t - days};
-  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:09d}Z", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                     tod.hours().count(), tod.minutes().count(), tod.seconds().count(),
-                     tod.subseconds().count());
+  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:09d}Z",
+                     static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                     static_cast<unsigned>(ymd.day()), tod.hours().count(), tod.minutes().count(),
+                     tod.seconds().count(), tod.subseconds().count());
 }
 
 Result<LogRecord> parse_log_line(std::string_view line) {
@@ -114,9 +115,8 @@ Result<LogRecord> parse_log_line(std::string_view line) {
     return bad("unknown stream");
   // The tag may be the end of the line when the text is empty.
   size_t tag_end = line.find(' ', sp2 + 1);
-  std::string_view tag = line.substr(sp2 + 1, tag_end == std::string_view::npos
-                                                  ? std::string_view::npos
-                                                  : tag_end - sp2 - 1);
+  std::string_view tag = line.substr(
+      sp2 + 1, tag_end == std::string_view::npos ? std::string_view::npos : tag_end - sp2 - 1);
   if (tag == "F")
     r.partial = false;
   else if (tag == "P")
@@ -155,7 +155,8 @@ std::string format_log_chunk(LogTime t, LogStream stream, std::string_view data)
     size_t nl = data.find('\n', pos);
     bool partial = nl == std::string_view::npos;
     size_t end = partial ? data.size() : nl;
-    out += format_log_record(LogRecord{t, stream, partial, std::string(data.substr(pos, end - pos))});
+    out +=
+        format_log_record(LogRecord{t, stream, partial, std::string(data.substr(pos, end - pos))});
     pos = end + 1;
   }
   return out;

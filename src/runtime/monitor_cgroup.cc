@@ -2,11 +2,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
-
-#include <linux/magic.h>
 
 #include <chrono>
 #include <thread>
@@ -72,7 +71,8 @@ Status remove_cgroup(const std::string& rel_path) {
     if (*dir == h) continue;  // never the root
     // A process that just exited can keep the cgroup busy for a moment.
     int rc;
-    for (int attempt = 0; (rc = ::rmdir(dir->c_str())) != 0 && errno == EBUSY && attempt < 100; attempt++)
+    for (int attempt = 0; (rc = ::rmdir(dir->c_str())) != 0 && errno == EBUSY && attempt < 100;
+         attempt++)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (rc != 0 && errno != ENOENT && result) result = sys_error("removing cgroup {}", *dir);
   }

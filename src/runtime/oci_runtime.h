@@ -20,13 +20,13 @@ namespace crid::runtime {
 using WallTime = std::chrono::system_clock::time_point;
 
 struct CreateOptions {
-  std::string id;          // container id (64 hex), also the runtime's id
-  std::string name;        // human name, for the monitor's log lines
+  std::string id;    // container id (64 hex), also the runtime's id
+  std::string name;  // human name, for the monitor's log lines
   std::string pod_id;
   std::string bundle_dir;  // holds config.json + rootfs, written by the caller
   RuntimeHandler handler;  // runtime binary, type, --root
   std::string conmon_path = "/usr/bin/conmon";
-  std::string log_path;    // CRI log file (k8s-file format)
+  std::string log_path;       // CRI log file (k8s-file format)
   int64_t log_size_max = -1;  // bytes; <= 0: unlimited
   bool tty = false;
   bool stdin = false;
@@ -108,7 +108,8 @@ class OciRuntime {
   virtual Result<std::string> attach_socket_path(const std::string& id) = 0;
   virtual Status resize(const std::string& id, uint16_t width, uint16_t height) = 0;
   // Re-learns a container created by an earlier daemon from its bundle dir.
-  virtual Result<RecoveredContainer> recover(const std::string& id, const std::string& bundle_dir) = 0;
+  virtual Result<RecoveredContainer> recover(const std::string& id,
+                                             const std::string& bundle_dir) = 0;
 };
 
 }  // namespace crid::runtime

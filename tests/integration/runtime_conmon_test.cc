@@ -10,6 +10,7 @@
 // with CRID_IT_CRUN_CHILD=1; outside that child the Crun/* cases skip.
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <limits.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -17,12 +18,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include <condition_variable>
-#include <iostream>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -236,7 +235,8 @@ TEST_P(ConmonRuntimeTest, KillAllReachesEveryProcess) {
   ASSERT_TRUE(eventually([&] {
     auto r = rt_.exec_sync(id, ps);
     return r && r->out.rfind("2", 0) == 0;
-  })) << rt_.exec_sync(id, ps)->out << rt_.exec_sync(id, ps)->err;
+  })) << rt_.exec_sync(id, ps)->out
+      << rt_.exec_sync(id, ps)->err;
   // The shell is pid 1 of the container and ignores SIGTERM; only the
   // sleeps die of it, and then the shell's `wait` returns and it exits 0.
   // Without --all the signal would go to the shell alone and change nothing.
@@ -280,9 +280,11 @@ TEST_P(ConmonRuntimeTest, ResizeReachesTheTerminal) {
   BundleOptions b;
   b.tty = true;
   std::string id = run({"/bin/sh", "-c", "while :; do stty size; sleep 0.1; done"}, true, b);
-  ASSERT_TRUE(eventually([&] { return log_text(id, LogStream::kStdout).find("24 80") != std::string::npos; }));
+  ASSERT_TRUE(eventually(
+      [&] { return log_text(id, LogStream::kStdout).find("24 80") != std::string::npos; }));
   ASSERT_TRUE(rt_.resize(id, 132, 43));
-  EXPECT_TRUE(eventually([&] { return log_text(id, LogStream::kStdout).find("43 132") != std::string::npos; }));
+  EXPECT_TRUE(eventually(
+      [&] { return log_text(id, LogStream::kStdout).find("43 132") != std::string::npos; }));
   auto sock = rt_.attach_socket_path(id);
   ASSERT_TRUE(sock);
   struct stat st;
@@ -301,7 +303,8 @@ UniqueFd connect_attach(const std::string& path) {
   addr.sun_family = AF_UNIX;
   std::string via = fmt::format("/proc/self/fd/{}/{}", dir.get(), path.substr(slash + 1));
   std::strncpy(addr.sun_path, via.c_str(), sizeof addr.sun_path - 1);
-  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return UniqueFd();
+  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    return UniqueFd();
   return sock;
 }
 
@@ -338,7 +341,9 @@ TEST_P(ConmonRuntimeTest, StdinThroughTheAttachSocket) {
 TEST_P(ConmonRuntimeTest, LogSizeMaxBoundsTheLogFile) {
   std::string id = new_id();
   BundleOptions b;
-  b.args = {"/bin/sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"};
+  b.args = {"/bin/sh", "-c",
+            "i=0; while [ $i -lt 200 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; "
+            "i=$((i+1)); done"};
   auto o = options_for(id, b);
   o.log_size_max = 4096;
   auto created = rt_.create(o);
@@ -450,7 +455,8 @@ TEST_P(ConmonRuntimeTest, OomKillIsReported) {
 }
 
 TEST_P(ConmonRuntimeTest, ReopenLogStartsANewFile) {
-  std::string id = run({"/bin/sh", "-c", "i=0; while :; do echo line$i; i=$((i+1)); sleep 0.05; done"});
+  std::string id =
+      run({"/bin/sh", "-c", "i=0; while :; do echo line$i; i=$((i+1)); sleep 0.05; done"});
   std::string path = log_path(id);
   ASSERT_TRUE(eventually([&] { return log_records(path).size() >= 2; }));
   std::string rotated = path + ".1";
@@ -514,7 +520,8 @@ TEST_P(ConmonRuntimeTest, MissingRuntimeBinaryIsAClearError) {
   EXPECT_NE(r.error().message().find(id), std::string::npos) << r.error().message();
   EXPECT_NE(r.error().message().find("/nonexistent/" + GetParam()), std::string::npos)
       << r.error().message();
-  expect_clean_failure(id, o.bundle_dir, o.log_path, handler_.runtime_root, dir_.file("exits/" + id));
+  expect_clean_failure(id, o.bundle_dir, o.log_path, handler_.runtime_root,
+                       dir_.file("exits/" + id));
   EXPECT_FALSE(cgroup_exists(cgroup_parent_ + "/crid-conmon-" + id));
 }
 
@@ -538,7 +545,8 @@ TEST_P(ConmonRuntimeTest, BadEntrypointIsAClearError) {
   EXPECT_NE(msg.find(id), std::string::npos) << msg;
   EXPECT_NE(msg.find("create failed"), std::string::npos) << msg;
   EXPECT_NE(msg.find("/nonexistent"), std::string::npos) << msg;
-  expect_clean_failure(id, o.bundle_dir, o.log_path, handler_.runtime_root, dir_.file("exits/" + id));
+  expect_clean_failure(id, o.bundle_dir, o.log_path, handler_.runtime_root,
+                       dir_.file("exits/" + id));
   EXPECT_FALSE(cgroup_exists(container_cgroup(id)));
   EXPECT_FALSE(cgroup_exists(cgroup_parent_ + "/crid-conmon-" + id));
 }
@@ -578,7 +586,8 @@ TEST_P(ConmonRuntimeTest, CreateTimeoutKillsTheMonitor) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind(), ErrorKind::kDeadlineExceeded);
   EXPECT_NE(r.error().message().find(id), std::string::npos) << r.error().message();
-  expect_clean_failure(id, o.bundle_dir, o.log_path, handler_.runtime_root, dir_.file("exits/" + id));
+  expect_clean_failure(id, o.bundle_dir, o.log_path, handler_.runtime_root,
+                       dir_.file("exits/" + id));
   EXPECT_TRUE(eventually([&] { return !cgroup_exists(cgroup_parent_ + "/crid-conmon-" + id); }));
 }
 
@@ -654,8 +663,12 @@ TEST(CrunLauncher, RunsCrunCasesInPrivateMountNamespace) {
   ASSERT_GT(n, 0);
   self[n] = '\0';
   SpawnOptions so;
-  so.argv = {"/usr/bin/unshare", "-m", "/bin/sh", "-c",
-             "umount /sys/fs/cgroup/unified 2>/dev/null; exec \"$0\" \"$@\"", self,
+  so.argv = {"/usr/bin/unshare",
+             "-m",
+             "/bin/sh",
+             "-c",
+             "umount /sys/fs/cgroup/unified 2>/dev/null; exec \"$0\" \"$@\"",
+             self,
              "--gtest_filter=Crun/*"};
   std::vector<std::string> env;
   for (char** e = environ; *e; e++) env.emplace_back(*e);

@@ -13,14 +13,14 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr const char* kApplets[] = {"sh",  "echo", "cat",   "sleep", "id",    "yes",  "head",
-                                    "dd",  "ls",   "mkdir", "true",  "false", "tail", "printf",
-                                    "kill", "ps",  "stty",  "env",   "pwd", "grep"};
+constexpr const char* kApplets[] = {"sh",   "echo", "cat",   "sleep", "id",    "yes",  "head",
+                                    "dd",   "ls",   "mkdir", "true",  "false", "tail", "printf",
+                                    "kill", "ps",   "stty",  "env",   "pwd",   "grep"};
 
-const char* kCaps[] = {"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",   "CAP_FOWNER",
-                       "CAP_MKNOD",  "CAP_NET_RAW",      "CAP_SETGID",   "CAP_SETUID",
-                       "CAP_SETFCAP", "CAP_SETPCAP",     "CAP_NET_BIND_SERVICE",
-                       "CAP_SYS_CHROOT", "CAP_KILL",     "CAP_AUDIT_WRITE"};
+const char* kCaps[] = {"CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+                       "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+                       "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+                       "CAP_KILL",    "CAP_AUDIT_WRITE"};
 
 json mount(const std::string& dest, const std::string& type, const std::string& source,
            std::vector<std::string> options) {
@@ -52,29 +52,30 @@ std::string busybox_config_json(const BundleOptions& o) {
   json resources{{"devices", json::array({{{"allow", false}, {"access", "rwm"}}})}};
   if (o.memory_limit) resources["memory"] = {{"limit", *o.memory_limit}, {"swap", *o.memory_limit}};
 
-  json namespaces = json::array({{{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}},
-                                 {{"type", "mount"}}});
+  json namespaces = json::array(
+      {{{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
   if (o.pid_namespace) namespaces.push_back({{"type", "pid"}});
-  json linux{
-      {"namespaces", namespaces},
-      {"resources", resources},
-      {"maskedPaths", {"/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"}},
-      {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}};
+  json linux{{"namespaces", namespaces},
+             {"resources", resources},
+             {"maskedPaths", {"/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"}},
+             {"readonlyPaths",
+              {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}};
   if (!o.cgroups_path.empty()) linux["cgroupsPath"] = o.cgroups_path;
 
-  json spec{
-      {"ociVersion", "1.0.2"},
-      {"process", process},
-      {"root", {{"path", "rootfs"}, {"readonly", false}}},
-      {"hostname", o.hostname},
-      {"mounts",
-       json::array({mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}),
-                    mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
-                    mount("/dev/pts", "devpts", "devpts",
-                          {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}),
-                    mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=256m"}),
-                    mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"})})},
-      {"linux", linux}};
+  json spec{{"ociVersion", "1.0.2"},
+            {"process", process},
+            {"root", {{"path", "rootfs"}, {"readonly", false}}},
+            {"hostname", o.hostname},
+            {"mounts",
+             json::array({mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}),
+                          mount("/dev", "tmpfs", "tmpfs",
+                                {"nosuid", "strictatime", "mode=755", "size=65536k"}),
+                          mount("/dev/pts", "devpts", "devpts",
+                                {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}),
+                          mount("/dev/shm", "tmpfs", "shm",
+                                {"nosuid", "noexec", "nodev", "mode=1777", "size=256m"}),
+                          mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"})})},
+            {"linux", linux}};
   return spec.dump(2);
 }
 

@@ -16,9 +16,9 @@ struct BundleOptions {
   std::vector<std::string> args{"/bin/sh", "-c", "true"};
   std::vector<std::string> env{"PATH=/bin", "HOME=/"};
   bool tty = false;
-  bool pid_namespace = true;             // false: share the host's
-  std::string cgroups_path;              // e.g. "/crid-test-<rand>/<id>"
-  std::optional<int64_t> memory_limit;   // bytes
+  bool pid_namespace = true;            // false: share the host's
+  std::string cgroups_path;             // e.g. "/crid-test-<rand>/<id>"
+  std::optional<int64_t> memory_limit;  // bytes
   std::string hostname = "crid-test";
 };
 
