@@ -71,9 +71,13 @@ Status run_helper(const std::vector<std::string>& argv, const std::string& what)
   opts.argv = argv;
   opts.timeout = std::chrono::seconds(30);
   CRID_ASSIGN(ProcessOutput out, run_process(opts));
-  if (!out.success())
-    return make_error(ErrorKind::kInternal, "{}: {} {}", what, argv[0], out.describe());
-  return Ok();
+  if (out.success()) return Ok();
+  // sysctl refusing a key or value the pod asked for is the request's fault
+  // ("sysctl: cannot stat /proc/sys/net/ipv4/no_such_knob").
+  ErrorKind kind = out.exit_code > 0 && out.err.find("sysctl: ") != std::string::npos
+                       ? ErrorKind::kInvalidArgument
+                       : ErrorKind::kInternal;
+  return Error(kind, fmt::format("{}: {} {}", what, argv[0], out.describe()));
 }
 
 }  // namespace
@@ -158,7 +162,10 @@ Result<PodNamespaces> create_pod_namespaces(const std::string& ns_dir, const Nam
     argv.push_back("-w");
     argv.insert(argv.end(), settings.begin(), settings.end());
   }
-  CRID_TRY(run_helper(argv, "creating pod namespaces (hostname, sysctls)"));
+  CRID_TRY(run_helper(argv, settings.empty()
+                                ? std::string("creating pod namespaces")
+                                : fmt::format("creating pod namespaces and setting {}",
+                                              fmt::join(settings, ", "))));
 
   if (own_net) {
     CRID_ASSIGN(std::string nsenter, find_system_program("nsenter"));

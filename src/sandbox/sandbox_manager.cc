@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sandbox/bandwidth.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/ids.h"
@@ -68,6 +69,37 @@ Result<std::string> effective_cgroup_parent(const Config& cfg, const PodConfig& 
     return make_error(ErrorKind::kInvalidArgument, "cgroup parent {} must not contain \"..\"",
                       parent);
   return parent;
+}
+
+// What the CNI plugins get to know about a pod.
+network::PodNetworkSpec network_spec(const Pod& pod, const nlohmann::json& bandwidth,
+                                     const std::string& pod_cidr) {
+  const PodConfig& c = pod.config;
+  network::PodNetworkSpec net;
+  net.pod_id = pod.id;
+  net.netns = pod.ns.net;
+  net.pod_name = c.metadata.name;
+  net.pod_namespace = c.metadata.namespace_;
+  net.pod_uid = c.metadata.uid;
+  // Only published ports go to portmap; the kubelet also lists the
+  // container ports that have no host port.
+  for (auto& pm : c.port_mappings)
+    if (pm.host_port > 0) net.port_mappings.push_back(pm);
+  net.pod_cidr = pod_cidr;
+  net.bandwidth = bandwidth;
+  if (!c.dns.empty())
+    net.dns = {{"servers", c.dns.servers}, {"searches", c.dns.searches},
+               {"options", c.dns.options}};
+  return net;
+}
+
+// Pods on the host network (no UTS namespace of their own) or without a
+// hostname see the node's name.
+std::string visible_hostname(const Pod& pod) {
+  if (!pod.ns.uts.empty() && !pod.config.hostname.empty()) return pod.config.hostname;
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
 }
 
 bool labels_match(const std::map<std::string, std::string>& want,
@@ -151,6 +183,7 @@ Result<std::string> SandboxManager::run(const PodConfig& config,
   CRID_ASSIGN(std::string cgroup_parent, effective_cgroup_parent(*cfg, config));
   CRID_ASSIGN(SysctlPlan sysctls, plan_sysctls(config.sysctls, config.namespaces));
   if (!config.dns.empty()) CRID_TRY(resolv_conf(config.dns));  // refuse bad DNS up front
+  CRID_ASSIGN(nlohmann::json bandwidth, bandwidth_from_annotations(config.annotations));
 
   Pod pod;
   pod.id = new_id();
@@ -202,20 +235,7 @@ Result<std::string> SandboxManager::run(const PodConfig& config,
   undo.add("unpin namespaces", [ns = pod.ns] { (void)remove_pod_namespaces(ns); });
 
   if (!pod.ns.net.empty()) {
-    network::PodNetworkSpec net;
-    net.pod_id = pod.id;
-    net.netns = pod.ns.net;
-    net.pod_name = config.metadata.name;
-    net.pod_namespace = config.metadata.namespace_;
-    net.pod_uid = config.metadata.uid;
-    // Only published ports go to portmap; the kubelet also lists the
-    // container ports that have no host port.
-    for (auto& pm : config.port_mappings)
-      if (pm.host_port > 0) net.port_mappings.push_back(pm);
-    net.pod_cidr = pod_cidr_ ? pod_cidr_() : "";
-    if (!config.dns.empty())
-      net.dns = {{"servers", config.dns.servers}, {"searches", config.dns.searches},
-                 {"options", config.dns.options}};
+    auto net = network_spec(pod, bandwidth, pod_cidr_ ? pod_cidr_() : "");
     CRID_ASSIGN(auto attached, cni_->add(net));
     undo.add("CNI DEL", [this, id = pod.id, t] {
       if (auto st = cni_->del(id); !st) spdlog::error("{} undo: {}", t, st.error().message());
@@ -225,15 +245,8 @@ Result<std::string> SandboxManager::run(const PodConfig& config,
     pod.network_name = attached.network_name;
   }
 
-  // Pods on the host network (no UTS ns of their own) or without a
-  // hostname see the node's name.
-  std::string hostname = config.hostname;
-  if (pod.ns.uts.empty() || hostname.empty()) {
-    char buf[256] = {};
-    ::gethostname(buf, sizeof buf - 1);
-    hostname = buf;
-  }
-  CRID_TRY_CTX(write_pod_files(paths, hostname, pod.ips, config.dns), "pod {}", pod.id);
+  CRID_TRY_CTX(write_pod_files(paths, visible_hostname(pod), pod.ips, config.dns), "pod {}",
+               pod.id);
 
   if (config.namespaces.ipc != NamespaceMode::kNode) {
     CRID_TRY_CTX(mount_pod_shm(paths, cfg->shm_size), "pod {}", pod.id);

@@ -199,7 +199,10 @@ TEST_F(PodSandboxTest, PodGetsAnAddressThatAnswersPingFromTheHost) {
   std::string dir = inf["podDir"];
   EXPECT_EQ(read_text(dir + "/hostname"), "ping\n");
   EXPECT_NE(read_text(dir + "/hosts").find(ip + "\tping"), std::string::npos);
-  EXPECT_EQ(mounts_under(dir + "/shm").size(), 1u);
+  auto shm = mounts_under(dir + "/shm");
+  ASSERT_EQ(shm.size(), 1u);
+  EXPECT_NE(shm[0].find(" - tmpfs shm "), std::string::npos) << shm[0];
+  EXPECT_NE(shm[0].find("size=65536k"), std::string::npos) << shm[0];  // Config::shm_size
 
   ASSERT_TRUE(stop(id).ok());
   ASSERT_TRUE(stop(id).ok()) << "stop is idempotent";
@@ -345,7 +348,8 @@ TEST_F(PodSandboxTest, SysctlsAreSetInThePodNamespacesOnly) {
 
   for (auto [name, value] : std::vector<std::pair<std::string, std::string>>{
            {"kernel.panic", "1"}, {"vm.swappiness", "1"}, {"net..bad", "1"},
-           {"net.ipv4.ip_forward", "1\nkernel.panic=1"}}) {
+           {"net.ipv4.ip_forward", "1\nkernel.panic=1"},
+           {"net.ipv4.no_such_knob", "1"}}) {
     auto bad = pod_config("badsysctl");
     (*bad.mutable_linux()->mutable_sysctls())[name] = value;
     auto st = run(bad, nullptr);
@@ -522,6 +526,84 @@ TEST_F(PodSandboxTest, NetworkReadyNamesAMissingPluginAndStreamListsPods) {
     for (auto& p : batch.pod_sandboxes()) ids.insert(p.id());
   ASSERT_TRUE(reader->Finish().ok());
   EXPECT_EQ(ids, (std::set<std::string>{a, b}));
+}
+
+TEST_F(PodSandboxTest, CgroupParentIsRecordedAndSlicesNeedTheSystemdDriver) {
+  auto c = pod_config("cg");
+  c.mutable_linux()->set_cgroup_parent("/kubepods/besteffort/poduid-cg");
+  std::string id = run_ok(c);
+  EXPECT_EQ(info(id)["cgroupParent"], "/kubepods/besteffort/poduid-cg");
+  auto slice = pod_config("slice");
+  slice.mutable_linux()->set_cgroup_parent("kubepods-besteffort.slice");
+  auto st = run(slice, nullptr);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("kubepods-besteffort.slice"), std::string::npos);
+}
+
+class SystemdDriverTest : public PodSandboxTest {
+ protected:
+  void configure() override {
+    crid().dir().write("crid.conf.d/50-systemd.conf", "[runtime]\ncgroup_driver = \"systemd\"\n");
+  }
+};
+
+TEST_F(SystemdDriverTest, SystemdDriverWithoutSystemdIsAFailedPrecondition) {
+  if (std::filesystem::exists("/run/systemd/system")) GTEST_SKIP() << "systemd is PID 1 here";
+  auto st = run(pod_config("sd"), nullptr);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(st.error_message().find("systemd cgroup driver needs systemd as PID 1"),
+            std::string::npos)
+      << st.error_message();
+}
+
+TEST_F(PodSandboxTest, PodCidrFromUpdateRuntimeConfigReachesIpam) {
+  // The file names no range: with the ipRanges capability host-local
+  // allocates from the node's pod CIDR that crid hands down.
+  std::ofstream(net().conflist_path()) << R"({"cniVersion": "1.0.0", "name": ")" + net().name() +
+      R"(", "plugins": [{"type": "bridge", "bridge": ")" + net().bridge() +
+      R"(", "isGateway": true, "capabilities": {"ipRanges": true},
+      "ipam": {"type": "host-local", "dataDir": ")" + net().ipam_data_dir() + R"("}}]})";
+  v1::UpdateRuntimeConfigRequest req;
+  req.mutable_runtime_config()->mutable_network_config()->set_pod_cidr(net().subnet_prefix() +
+                                                                        "0/24");
+  v1::UpdateRuntimeConfigResponse resp;
+  ASSERT_TRUE(crid().runtime().UpdateRuntimeConfig(call_context().get(), req, &resp).ok());
+  std::string id = run_ok(pod_config("cidr"));
+  std::string ip = ip_of(id);
+  EXPECT_TRUE(ip.starts_with(net().subnet_prefix())) << ip;
+  auto ping = run_program({"busybox", "ping", "-c", "1", "-W", "5", ip});
+  EXPECT_EQ(ping.status, 0) << ping.output;
+}
+
+TEST_F(PodSandboxTest, BandwidthAnnotationsShapeThePodTraffic) {
+  std::ofstream(net().conflist_path())
+      << net().conflist({R"({"type": "bandwidth", "capabilities": {"bandwidth": true}})"});
+  auto c = pod_config("shaped");
+  (*c.mutable_annotations())["kubernetes.io/ingress-bandwidth"] = "1M";
+  (*c.mutable_annotations())["kubernetes.io/egress-bandwidth"] = "2M";
+  std::string id = run_ok(c);
+  // The host end of the pod's veth carries a token bucket filter.
+  std::string host_veth, ifb;
+  auto inf = info(id);
+  for (auto& iface : inf["cniResult"]["interfaces"]) {
+    auto name = iface["name"].get<std::string>();
+    if (name.starts_with("veth")) host_veth = name;
+    if (name.starts_with("bwp")) ifb = name;  // the plugin's egress device
+  }
+  ASSERT_FALSE(host_veth.empty()) << info(id).dump();
+  auto qdisc = run_program({"tc", "qdisc", "show", "dev", host_veth});
+  EXPECT_NE(qdisc.output.find("tbf"), std::string::npos) << qdisc.output;
+  ASSERT_FALSE(ifb.empty());
+  EXPECT_EQ(run_program({"ip", "link", "show", ifb}).status, 0);
+
+  auto bad = pod_config("badshape");
+  (*bad.mutable_annotations())["kubernetes.io/egress-bandwidth"] = "fast";
+  auto st = run(bad, nullptr);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("kubernetes.io/egress-bandwidth"), std::string::npos);
+
+  ASSERT_TRUE(remove(id).ok());
+  EXPECT_NE(run_program({"ip", "link", "show", ifb}).status, 0) << "bandwidth DEL left " << ifb;
 }
 
 // A plugin that fails ADD with a CNI error object, after bridge attached.

@@ -22,6 +22,7 @@ class TestNetwork {
   const std::string& name() const { return name_; }
   const std::string& bridge() const { return bridge_; }
   const std::string& conflist_path() const { return conflist_; }
+  const std::string& ipam_data_dir() const { return data_dir_; }
   std::string subnet_prefix() const { return prefix_; }  // "10.213.7."
   std::string gateway() const { return prefix_ + "1"; }
 
