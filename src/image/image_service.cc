@@ -7,12 +7,13 @@
 namespace crid::image {
 
 ImageService::ImageService(ConfigHolder& config, std::unique_ptr<LayerStore> layers,
-                           std::unique_ptr<ImageStore> images, Platform platform)
+                           std::unique_ptr<ImageStore> images, ConfigParser parse_config, Platform platform)
     : config_(config),
       layers_(std::move(layers)),
       images_(std::move(images)),
       registry_(std::make_unique<RegistryClient>(config)),
-      puller_(std::make_unique<ImagePuller>(config, *registry_, *layers_, *images_, std::move(platform))) {}
+      puller_(std::make_unique<ImagePuller>(config, *registry_, *layers_, *images_, std::move(parse_config),
+                                            std::move(platform))) {}
 
 Result<std::string> ImageService::pull(const std::string& ref, const AuthConfig& auth) {
   return puller_->pull(ref, auth);

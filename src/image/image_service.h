@@ -22,9 +22,9 @@ class ImageService {
   // Opens the stores under <root>/layers in `db`.
   static Result<std::unique_ptr<ImageService>> open(ConfigHolder& config, store::Database& db);
 
-  // With given stores (tests inject fakes).
+  // With given stores and config parser (tests inject fakes).
   ImageService(ConfigHolder& config, std::unique_ptr<LayerStore> layers, std::unique_ptr<ImageStore> images,
-               Platform platform = host_platform());
+               ConfigParser parse_config, Platform platform = host_platform());
 
   Result<std::string> pull(const std::string& ref, const AuthConfig& auth);
   std::vector<ImageRecord> list();

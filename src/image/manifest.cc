@@ -41,7 +41,7 @@ Result<Descriptor> parse_descriptor(const json& j, std::string_view where) {
   if (!j.contains("digest") || !j["digest"].is_string())
     return bad(fmt::format("{} has no digest", where));
   d.digest = j["digest"].get<std::string>();
-  if (!is_sha256_digest(d.digest))
+  if (!valid_sha256_digest(d.digest))
     return bad(fmt::format("{} digest \"{}\" is not sha256:<64 hex>", where, d.digest));
   if (!j.contains("size") || !j["size"].is_number_integer())
     return bad(fmt::format("{} has no integer size", where));

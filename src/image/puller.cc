@@ -64,8 +64,13 @@ std::string short_digest(const std::string& d) { return d.substr(0, 19); }
 }  // namespace
 
 ImagePuller::ImagePuller(ConfigHolder& config, RegistryClient& registry, LayerStore& layers,
-                         ImageStore& images, Platform platform)
-    : config_(config), registry_(registry), layers_(layers), images_(images), platform_(std::move(platform)) {}
+                         ImageStore& images, ConfigParser parse_config, Platform platform)
+    : config_(config),
+      registry_(registry),
+      layers_(layers),
+      images_(images),
+      parse_config_(std::move(parse_config)),
+      platform_(std::move(platform)) {}
 
 int64_t ImagePuller::operations_started() const {
   std::lock_guard lock(mu_);
@@ -140,7 +145,7 @@ Result<std::string> ImagePuller::pull_one(const Reference& ref, const AuthConfig
 
   auto config_json = registry_.get_blob_bytes(ref, manifest.config, auth, kMaxConfigBytes);
   if (!config_json) return config_json.error().wrap(ctx);
-  auto image_config = parse_image_config(*config_json);
+  auto image_config = parse_config_(*config_json);
   if (!image_config) return image_config.error().wrap(fmt::format("{}: config {}", ctx, manifest.config.digest));
   if (image_config->diff_ids.size() != manifest.layers.size())
     return make_error(ErrorKind::kInvalidArgument, "{}: the config lists {} layers (diff_ids), the manifest {}",
@@ -148,9 +153,15 @@ Result<std::string> ImagePuller::pull_one(const Reference& ref, const AuthConfig
 
   std::vector<std::string> chains = chain_ids(image_config->diff_ids);
   std::vector<LayerSpec> specs;
-  for (size_t i = 0; i < chains.size(); ++i)
-    specs.push_back({chains[i], i == 0 ? "" : chains[i - 1], image_config->diff_ids[i],
-                     manifest.layers[i].digest, name});
+  for (size_t i = 0; i < chains.size(); ++i) {
+    LayerSpec spec;
+    spec.chain_id = chains[i];
+    spec.parent_chain_id = i == 0 ? "" : chains[i - 1];
+    spec.diff_id = image_config->diff_ids[i];
+    spec.compressed_digest = manifest.layers[i].digest;
+    spec.image_ref = name;
+    specs.push_back(std::move(spec));
+  }
   int64_t size = 0;
   CRID_TRY_CTX(fetch_layers(ref, manifest.layers, specs, auth, size), "{}", ctx);
 

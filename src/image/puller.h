@@ -6,6 +6,7 @@
 // share one operation; pulls of different images run side by side.
 #pragma once
 
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -21,10 +22,13 @@
 
 namespace crid::image {
 
+// Reads an image config blob (image::parse_image_config in the daemon).
+using ConfigParser = std::function<Result<ImageConfig>(std::string_view json)>;
+
 class ImagePuller {
  public:
   ImagePuller(ConfigHolder& config, RegistryClient& registry, LayerStore& layers, ImageStore& images,
-              Platform platform = host_platform());
+              ConfigParser parse_config, Platform platform = host_platform());
 
   // Returns the image id ("sha256:<config digest>").
   Result<std::string> pull(const std::string& ref, const AuthConfig& auth);
@@ -48,6 +52,7 @@ class ImagePuller {
   RegistryClient& registry_;
   LayerStore& layers_;
   ImageStore& images_;
+  ConfigParser parse_config_;
   Platform platform_;
 
   mutable std::mutex mu_;

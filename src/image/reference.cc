@@ -87,8 +87,12 @@ bool has_upper(std::string_view s) {
 
 }  // namespace
 
-// is_sha256_digest (declared in reference.h too) is defined once, in
-// layer_unpack.cc: the network and disk halves each wrote the same check.
+bool valid_sha256_digest(std::string_view s) {
+  if (s.size() != 71 || s.substr(0, 7) != "sha256:") return false;
+  for (char c : s.substr(7))
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
 
 std::string Reference::str() const {
   std::string s = name();
@@ -113,7 +117,7 @@ Result<ParsedReference> parse_reference(std::string_view text) {
     std::string_view digest = rest.substr(at + 1);
     if (digest.substr(0, 7) != "sha256:")
       return bad(text, "only sha256 digests are supported");
-    if (!is_sha256_digest(digest)) return bad(text, "digest must be sha256: and 64 lowercase hex digits");
+    if (!valid_sha256_digest(digest)) return bad(text, "digest must be sha256: and 64 lowercase hex digits");
     out.ref.digest = std::string(digest);
     rest = rest.substr(0, at);
   }

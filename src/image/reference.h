@@ -53,6 +53,6 @@ Result<std::vector<Reference>> resolve_reference(std::string_view text,
                                                  const std::vector<std::string>& search_registries);
 
 // True for "sha256:<64 lowercase hex>".
-bool is_sha256_digest(std::string_view s);
+bool valid_sha256_digest(std::string_view s);
 
 }  // namespace crid::image

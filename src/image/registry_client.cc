@@ -579,7 +579,7 @@ Result<FetchedManifest> RegistryClient::get_manifest(const Reference& ref, const
         return make_error(ErrorKind::kInvalidArgument, "{}: {} bytes exceeds max_manifest_bytes ({})", what,
                           r->body.size(), cfg->max_manifest_bytes);
       FetchedManifest m{r->body, r->headers["content-type"], sha256_digest(r->body)};
-      if (is_sha256_digest(manifest_ref) && m.digest != manifest_ref) {
+      if (valid_sha256_digest(manifest_ref) && m.digest != manifest_ref) {
         err = make_error(ErrorKind::kInvalidArgument, "{}: content has digest {} (from {})", what, m.digest,
                          ep.base_url);
       } else {

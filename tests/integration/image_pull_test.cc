@@ -89,7 +89,8 @@ std::vector<std::string> layer_dirs(const CridProcess& crid) {
 ExpectedTree read_tree(const std::string& dir) {
   ExpectedTree t;
   for (auto it = fsys::recursive_directory_iterator(dir); it != fsys::recursive_directory_iterator(); ++it) {
-    std::string rel = fsys::relative(it->path(), dir).string();
+    // Lexically: relative() would resolve the symlinks being inspected.
+    std::string rel = it->path().lexically_relative(dir).string();
     struct stat st;
     ::lstat(it->path().c_str(), &st);
     ExpectedNode n;

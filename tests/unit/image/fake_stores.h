@@ -19,15 +19,17 @@
 
 namespace crid::image {
 
-// Test-only stand-ins for the disk side's free functions; weak, so the real
-// ones win once both sides are linked together.
+// Test-only stand-in for the disk side's chain_ids(); weak, so the real one
+// wins once both sides are linked together (same formula either way).
 __attribute__((weak)) std::vector<std::string> chain_ids(const std::vector<std::string>& diff_ids) {
   std::vector<std::string> out;
   for (auto& d : diff_ids) out.push_back(out.empty() ? d : sha256_digest(out.back() + " " + d));
   return out;
 }
 
-__attribute__((weak)) Result<ImageConfig> parse_image_config(std::string_view json) {
+// The parts of an image config the puller needs (the real parser is the
+// disk side's parse_image_config, injected in the daemon).
+inline Result<ImageConfig> fake_parse_image_config(std::string_view json) {
   auto j = nlohmann::json::parse(json, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("rootfs"))
     return make_error(ErrorKind::kInvalidArgument, "invalid image config");

@@ -83,7 +83,8 @@ class PullTest : public ::testing::Test {
     layers_ = layers.get();
     auto images = std::make_unique<FakeImageStore>(*layers_);
     images_ = images.get();
-    service_ = std::make_unique<ImageService>(*holder_, std::move(layers), std::move(images), platform);
+    service_ = std::make_unique<ImageService>(*holder_, std::move(layers), std::move(images),
+                                              fake_parse_image_config, platform);
   }
 
   std::string root_;

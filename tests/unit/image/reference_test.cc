@@ -89,9 +89,9 @@ TEST(Reference, SeparatorsAndLengthLimits) {
 }
 
 TEST(Reference, DigestHelper) {
-  EXPECT_TRUE(is_sha256_digest(kDigest));
-  EXPECT_FALSE(is_sha256_digest("sha256:" + std::string(63, 'a')));
-  EXPECT_FALSE(is_sha256_digest("sha512:" + kHex));
+  EXPECT_TRUE(valid_sha256_digest(kDigest));
+  EXPECT_FALSE(valid_sha256_digest("sha256:" + std::string(63, 'a')));
+  EXPECT_FALSE(valid_sha256_digest("sha512:" + kHex));
 }
 
 }  // namespace
