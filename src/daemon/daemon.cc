@@ -9,6 +9,7 @@
 #include "config/config_holder.h"
 #include "daemon/listen_socket.h"
 #include "daemon/root_lock.h"
+#include "runtime/conmon_runtime.h"
 #include "server/backend.h"
 #include "server/image_service.h"
 #include "server/runtime_service.h"
@@ -77,12 +78,16 @@ Status run_daemon(const ConfigSources& sources, Config cfg) {
   ConfigHolder holder(cfg);
   server::Backend backend(holder);
   CRID_ASSIGN(backend.db, store::Database::open(cfg.root + "/crid.db"));
-  auto images = image::ImageService::open(holder, *backend.db);
-  if (!images) return images.error().wrap("opening the image store");
-  backend.images = std::move(images).value();
   CRID_ASSIGN(backend.pods,
               sandbox::SandboxManager::open(holder, *backend.db,
                                             [&backend] { return backend.current_pod_cidr(); }));
+  auto images = image::ImageService::open(holder, *backend.db);
+  if (!images) return images.error().wrap("opening the image store");
+  backend.images = std::move(images).value();
+  backend.runtime = std::make_unique<runtime::ConmonRuntime>();
+  CRID_ASSIGN(backend.containers,
+              container::ContainerManager::open({holder, *backend.db, *backend.pods, *backend.images,
+                                                 *backend.runtime}));
   server::RuntimeServiceImpl runtime_service(backend);
   server::ImageServiceImpl image_service(backend);
 

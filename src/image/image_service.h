@@ -37,6 +37,8 @@ class ImageService {
   Result<StoreUsage> fs_info();
 
   RegistryClient& registry() { return *registry_; }
+  // The layers under the images, for container rootfs overlays.
+  LayerStore& layers() { return *layers_; }
   ImagePuller& puller() { return *puller_; }
 
  private:

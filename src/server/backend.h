@@ -9,7 +9,9 @@
 #include <string>
 
 #include "config/config_holder.h"
+#include "container/container_manager.h"
 #include "image/image_service.h"
+#include "runtime/oci_runtime.h"
 #include "sandbox/sandbox_manager.h"
 #include "store/database.h"
 
@@ -33,6 +35,10 @@ struct Backend {
 
   // Pod sandboxes (RunPodSandbox ... ListPodSandbox).
   std::unique_ptr<sandbox::SandboxManager> pods;
+  // The OCI runtime backend (runc/crun under conmon) and the container
+  // lifecycle over it; declared last so they go first.
+  std::unique_ptr<runtime::OciRuntime> runtime;
+  std::unique_ptr<container::ContainerManager> containers;
 
   std::string current_pod_cidr() {
     std::lock_guard lock(pod_cidr_mu);

@@ -5,54 +5,9 @@
 
 namespace crid::server {
 
-grpc::Status RuntimeServiceImpl::CreateContainer(grpc::ServerContext*, const v1::CreateContainerRequest*,
-    v1::CreateContainerResponse*) {
-  return unimplemented("CreateContainer: containers are not built yet");
-}
-
-grpc::Status RuntimeServiceImpl::StartContainer(grpc::ServerContext*, const v1::StartContainerRequest*,
-    v1::StartContainerResponse*) {
-  return unimplemented("StartContainer: containers are not built yet");
-}
-
-grpc::Status RuntimeServiceImpl::StopContainer(grpc::ServerContext*, const v1::StopContainerRequest*,
-    v1::StopContainerResponse*) {
-  return unimplemented("StopContainer: containers are not built yet");
-}
-
-grpc::Status RuntimeServiceImpl::RemoveContainer(grpc::ServerContext*, const v1::RemoveContainerRequest*,
-    v1::RemoveContainerResponse*) {
-  return unimplemented("RemoveContainer: containers are not built yet");
-}
-
-grpc::Status RuntimeServiceImpl::ListContainers(grpc::ServerContext*, const v1::ListContainersRequest*,
-    v1::ListContainersResponse*) {
-  return unimplemented("ListContainers: containers are not built yet");
-}
-
 grpc::Status RuntimeServiceImpl::StreamContainers(grpc::ServerContext*, const v1::StreamContainersRequest*,
     grpc::ServerWriter<v1::StreamContainersResponse>*) {
   return unimplemented("StreamContainers: containers are not built yet");
-}
-
-grpc::Status RuntimeServiceImpl::ContainerStatus(grpc::ServerContext*, const v1::ContainerStatusRequest*,
-    v1::ContainerStatusResponse*) {
-  return unimplemented("ContainerStatus: containers are not built yet");
-}
-
-grpc::Status RuntimeServiceImpl::UpdateContainerResources(grpc::ServerContext*, const v1::UpdateContainerResourcesRequest*,
-    v1::UpdateContainerResourcesResponse*) {
-  return unimplemented("UpdateContainerResources: containers are not built yet");
-}
-
-grpc::Status RuntimeServiceImpl::ReopenContainerLog(grpc::ServerContext*, const v1::ReopenContainerLogRequest*,
-    v1::ReopenContainerLogResponse*) {
-  return unimplemented("ReopenContainerLog: containers are not built yet");
-}
-
-grpc::Status RuntimeServiceImpl::ExecSync(grpc::ServerContext*, const v1::ExecSyncRequest*,
-    v1::ExecSyncResponse*) {
-  return unimplemented("ExecSync: containers are not built yet");
 }
 
 grpc::Status RuntimeServiceImpl::Exec(grpc::ServerContext*, const v1::ExecRequest*,

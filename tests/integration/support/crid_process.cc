@@ -82,8 +82,10 @@ CridProcess::~CridProcess() {
 }
 
 bool CridProcess::start(std::string* error) {
-  std::vector<std::string> args = {crid_binary(), "--config", config_path_, "--config-dir",
-                                   dir_.file("crid.conf.d")};
+  std::vector<std::string> args = launch_prefix_;
+  for (auto a : {crid_binary(), std::string("--config"), config_path_, std::string("--config-dir"),
+                 dir_.file("crid.conf.d")})
+    args.push_back(a);
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -118,6 +120,12 @@ bool CridProcess::start(std::string* error) {
   }
   if (error) *error = "crid did not answer within 30s:\n" + log();
   return false;
+}
+
+std::vector<std::string> private_mount_namespace_without(const std::string& mount_point) {
+  // sh's $0/$@ carry crid's argv through unchanged.
+  return {"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+          "umount -l '" + mount_point + "' && exec \"$0\" \"$@\""};
 }
 
 bool CridProcess::running() {

@@ -53,6 +53,10 @@ class CridProcess {
   int stop(int sig = SIGTERM, std::chrono::seconds timeout = std::chrono::seconds(20));
   bool running();
 
+  // Runs the daemon through `prefix` (argv words put before crid's own), e.g.
+  // a private mount namespace: see private_mount_namespace_without().
+  void set_launch_prefix(std::vector<std::string> prefix) { launch_prefix_ = std::move(prefix); }
+
   pid_t pid() const { return pid_; }
   const std::string& socket() const { return socket_; }
   const std::string& root() const { return root_; }
@@ -69,11 +73,18 @@ class CridProcess {
   TempDir dir_;
   std::string root_, runroot_, socket_, cni_conf_dir_, config_path_, log_path_;
   std::vector<std::string> extra_args_;
+  std::vector<std::string> launch_prefix_;
   pid_t pid_ = -1;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::RuntimeService::Stub> runtime_;
   std::unique_ptr<v1::ImageService::Stub> images_;
 };
+
+// A launch prefix that starts crid in a private mount namespace in which
+// `mount_point` is unmounted first (e.g. "/sys/fs/cgroup/unified": crun 1.8
+// refuses a hybrid cgroup layout). The daemon keeps its pid (unshare and sh
+// exec), but its mounts are visible only in /proc/<pid>/mountinfo.
+std::vector<std::string> private_mount_namespace_without(const std::string& mount_point);
 
 // A ClientContext with a deadline, for one call.
 std::unique_ptr<grpc::ClientContext> call_context(

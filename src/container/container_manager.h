@@ -1,0 +1,131 @@
+// ContainerManager: the container lifecycle (CreateContainer ... ExecSync)
+// in domain types, over the pod sandboxes, the image store, the OCI spec
+// builder and an OCI runtime backend.
+//
+// Locking is per container: `op` serializes lifecycle calls on one
+// container (create/start/stop/remove/update), `mu` guards its record for
+// the short moments it is read or changed. Runtime calls never hold a lock
+// another container needs. Exits arrive from the runtime's exit watcher
+// and are recorded under `mu` only, so a stop waiting for the exit while
+// holding `op` is woken by them.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config_holder.h"
+#include "container/container_store.h"
+#include "container/rootfs.h"
+#include "container/types.h"
+#include "image/image_service.h"
+#include "oci/container_request.h"
+#include "runtime/exit_watcher.h"
+#include "runtime/oci_runtime.h"
+#include "sandbox/pod_containers.h"
+#include "sandbox/sandbox_manager.h"
+#include "store/database.h"
+
+namespace crid::container {
+
+struct CreateRequest {
+  std::string pod_id;
+  oci::ContainerRequest request;
+  int stop_signal = 0;  // 0: the image's StopSignal, else SIGTERM
+};
+
+struct ExecSyncResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Output ExecSync keeps per stream; more is dropped (probes read little).
+constexpr size_t kExecSyncMaxOutput = 16 << 20;
+
+class ContainerManager final : public sandbox::PodContainers {
+ public:
+  struct Deps {
+    ConfigHolder& config;
+    store::Database& db;
+    sandbox::SandboxManager& pods;
+    image::ImageService& images;
+    runtime::OciRuntime& runtime;
+  };
+
+  // Opens the table, recovers containers of an earlier daemon (their
+  // exits included), starts the exit watcher on <runroot>/exits and
+  // registers with the pods as their PodContainers.
+  static Result<std::unique_ptr<ContainerManager>> open(Deps deps);
+  ~ContainerManager() override;
+
+  Result<std::string> create(const CreateRequest& req);
+  Status start(const std::string& id);
+  // Sends the stop signal, waits `timeout`, then SIGKILL; returns once the
+  // exit is recorded. Idempotent on exited containers.
+  Status stop(const std::string& id, std::chrono::milliseconds timeout);
+  // Idempotent: unknown ids are fine (CRI).
+  Status remove(const std::string& id);
+  // `info_json` (verbose) gets pid, the OCI spec, handler and pod id.
+  Result<ContainerRecord> status(const std::string& id, std::string* info_json = nullptr);
+  std::vector<ContainerRecord> list(const ContainerFilter& filter);
+  Status update_resources(const std::string& id, const oci::Resources& resources);
+  Status reopen_log(const std::string& id);
+  // A timeout is DeadlineExceeded (the kubelet turns it into a probe timeout).
+  Result<ExecSyncResult> exec_sync(const std::string& id, const std::vector<std::string>& cmd,
+                                   std::chrono::milliseconds timeout);
+
+  // sandbox::PodContainers
+  Status stop_all(const std::string& pod_id, std::chrono::milliseconds grace) override;
+  Status remove_all(const std::string& pod_id) override;
+
+  RootfsPaths rootfs_paths(const std::string& id) const;
+  std::string bundle_dir(const std::string& id) const;
+  std::string exit_dir() const;
+
+ private:
+  struct Entry {
+    std::mutex op;
+    std::mutex mu;
+    std::condition_variable exited;
+    ContainerRecord rec;
+  };
+  using EntryPtr = std::shared_ptr<Entry>;
+
+  explicit ContainerManager(Deps deps, std::unique_ptr<ContainerStore> store);
+
+  // By full id or unique prefix; NotFound naming it.
+  Result<EntryPtr> find(const std::string& id_or_prefix);
+  std::vector<EntryPtr> entries_of_pod(const std::string& pod_id);
+
+  Status reserve_name(const std::string& key, const std::string& id);
+  void release_name(const std::string& key);
+
+  Status stop_locked(Entry& e, std::chrono::milliseconds timeout);
+  bool wait_exit(Entry& e, std::chrono::milliseconds timeout);
+  // Records an exit once (later reports of the same exit are ignored).
+  void record_exit(Entry& e, int code, int64_t finished_ns, bool oom_killed);
+  void on_exit(const runtime::ExitEvent& ev);
+  // Asks the runtime directly, in case a watcher event was missed.
+  bool poll_exit(Entry& e);
+  Status persist_locked(const ContainerRecord& rec);
+  void recover();
+
+  Deps deps_;
+  std::unique_ptr<ContainerStore> store_;
+  runtime::ExitWatcher watcher_;
+
+  std::mutex map_mu_;
+  std::map<std::string, EntryPtr> entries_;
+  std::map<std::string, std::string> names_;  // "<pod>/<name>/<attempt>" -> id
+};
+
+// The key under which a container name is reserved in its pod.
+std::string name_key(const std::string& pod_id, const std::string& name, uint32_t attempt);
+
+}  // namespace crid::container

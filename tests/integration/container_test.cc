@@ -1,0 +1,717 @@
+// Containers end to end: a real crid pulling a busybox image from a local
+// registry, real runc and crun under conmon, real overlay mounts and
+// cgroups. Pods use the host network (no CNI needed) unless a test says
+// otherwise; every test checks that removal leaves nothing behind.
+#include <dirent.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "runtime/log_format.h"
+#include "support/busybox_image.h"
+#include "support/crid_process.h"
+#include "support/registry.h"
+
+namespace crid::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fsys = std::filesystem;
+
+const char* kRepo = "it/ctr";
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+// One registry and one image for the whole suite.
+class ImageEnv {
+ public:
+  static ImageEnv& get() {
+    static ImageEnv env;
+    return env;
+  }
+  const std::string& error() const { return error_; }
+  const LocalRegistry& registry() const { return registry_; }
+  std::string image() const { return registry_.host() + "/" + kRepo + ":latest"; }
+
+ private:
+  ImageEnv() {
+    if (::geteuid() != 0) return;
+    if (!registry_.start(&error_)) return;
+    ImageConfigSpec spec;
+    spec.entrypoint = {"/bin/echo", "ep"};
+    spec.cmd = {"image-cmd"};
+    spec.env = {"PATH=/bin", "FROM_IMAGE=yes"};
+    spec.working_dir = "/work";
+    spec.stop_signal = "SIGUSR1";
+    spec.volumes = {"/data"};
+    error_ = push_busybox_image(dir_.file("layout"), registry_, kRepo, spec);
+  }
+  LocalRegistry registry_;
+  TempDir dir_{"crid-it-image"};
+  std::string error_;
+};
+
+class ContainerTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    CRID_REQUIRE_ROOT();
+    auto& env = ImageEnv::get();
+    ASSERT_EQ(env.error(), "");
+    crid_ = std::make_unique<CridProcess>(insecure_registry_conf(env.registry()));
+    // crun 1.8 refuses the host's hybrid cgroup layout: hide cgroup2 from it.
+    if (handler() == "crun" && fsys::exists("/sys/fs/cgroup/unified/cgroup.controllers"))
+      crid_->set_launch_prefix(private_mount_namespace_without("/sys/fs/cgroup/unified"));
+    std::string err;
+    ASSERT_TRUE(crid_->start(&err)) << err;
+    ASSERT_EQ(pull_image(*crid_, env.image()), "");
+  }
+
+  void TearDown() override {
+    if (!crid_) return;
+    if (HasFailure()) std::cerr << "---- crid log ----\n" << crid_->log() << "\n";
+    // Pods take their containers with them.
+    v1::ListPodSandboxResponse pods;
+    crid_->runtime().ListPodSandbox(call_context().get(), v1::ListPodSandboxRequest(), &pods);
+    for (const auto& p : pods.items()) {
+      v1::RemovePodSandboxRequest r;
+      r.set_pod_sandbox_id(p.id());
+      v1::RemovePodSandboxResponse resp;
+      crid_->runtime().RemovePodSandbox(call_context().get(), r, &resp);
+    }
+    crid_->stop();
+  }
+
+  std::string handler() const { return GetParam(); }
+  v1::RuntimeService::Stub& rt() { return crid_->runtime(); }
+
+  std::string run_pod(const std::string& name, bool privileged = false) {
+    v1::RunPodSandboxRequest req;
+    auto* c = req.mutable_config();
+    c->mutable_metadata()->set_name(name);
+    c->mutable_metadata()->set_namespace_("it");
+    c->mutable_metadata()->set_uid("uid-" + name);
+    c->set_hostname(name);
+    c->set_log_directory(crid_->dir().file("logs/" + name));
+    auto* ns = c->mutable_linux()->mutable_security_context()->mutable_namespace_options();
+    ns->set_network(v1::NODE);
+    c->mutable_linux()->mutable_security_context()->set_privileged(privileged);
+    req.set_runtime_handler(handler());
+    pod_configs_[name] = *c;
+    v1::RunPodSandboxResponse resp;
+    auto st = rt().RunPodSandbox(call_context().get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp.pod_sandbox_id();
+  }
+
+  v1::ContainerConfig config(const std::string& name, std::vector<std::string> command = {},
+                             std::vector<std::string> args = {}) {
+    v1::ContainerConfig c;
+    c.mutable_metadata()->set_name(name);
+    c.mutable_image()->set_image(ImageEnv::get().image());
+    for (auto& a : command) c.add_command(a);
+    for (auto& a : args) c.add_args(a);
+    c.set_log_path(name + ".log");
+    (*c.mutable_labels())["ctr"] = name;
+    return c;
+  }
+
+  // A shell script as the container's program.
+  v1::ContainerConfig script(const std::string& name, const std::string& sh) {
+    return config(name, {"/bin/sh", "-c", sh});
+  }
+
+  grpc::Status create(const std::string& pod, const v1::ContainerConfig& c, std::string* id) {
+    v1::CreateContainerRequest req;
+    req.set_pod_sandbox_id(pod);
+    *req.mutable_config() = c;
+    for (auto& [name, pc] : pod_configs_)
+      if (name.size()) *req.mutable_sandbox_config() = pc;
+    v1::CreateContainerResponse resp;
+    auto st = rt().CreateContainer(call_context().get(), req, &resp);
+    *id = resp.container_id();
+    return st;
+  }
+
+  std::string create_ok(const std::string& pod, const v1::ContainerConfig& c) {
+    std::string id;
+    auto st = create(pod, c, &id);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return id;
+  }
+
+  grpc::Status start(const std::string& id) {
+    v1::StartContainerRequest req;
+    req.set_container_id(id);
+    v1::StartContainerResponse resp;
+    return rt().StartContainer(call_context().get(), req, &resp);
+  }
+
+  std::string run_ok(const std::string& pod, const v1::ContainerConfig& c) {
+    std::string id = create_ok(pod, c);
+    auto st = start(id);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return id;
+  }
+
+  grpc::Status status(const std::string& id, v1::ContainerStatusResponse* resp, bool verbose = false) {
+    v1::ContainerStatusRequest req;
+    req.set_container_id(id);
+    req.set_verbose(verbose);
+    return rt().ContainerStatus(call_context().get(), req, resp);
+  }
+
+  v1::ContainerStatus wait_exited(const std::string& id, std::chrono::seconds limit = 60s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    v1::ContainerStatusResponse resp;
+    while (std::chrono::steady_clock::now() < deadline) {
+      resp.Clear();
+      auto st = status(id, &resp);
+      if (!st.ok()) {
+        ADD_FAILURE() << st.error_message();
+        break;
+      }
+      if (resp.status().state() == v1::CONTAINER_EXITED) return resp.status();
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << "container " << id << " did not exit";
+    return resp.status();
+  }
+
+  grpc::Status stop(const std::string& id, int64_t timeout) {
+    v1::StopContainerRequest req;
+    req.set_container_id(id);
+    req.set_timeout(timeout);
+    v1::StopContainerResponse resp;
+    return rt().StopContainer(call_context(120s).get(), req, &resp);
+  }
+
+  grpc::Status remove(const std::string& id) {
+    v1::RemoveContainerRequest req;
+    req.set_container_id(id);
+    v1::RemoveContainerResponse resp;
+    return rt().RemoveContainer(call_context(120s).get(), req, &resp);
+  }
+
+  grpc::Status exec(const std::string& id, std::vector<std::string> cmd, v1::ExecSyncResponse* resp,
+                    int64_t timeout = 0) {
+    v1::ExecSyncRequest req;
+    req.set_container_id(id);
+    for (auto& a : cmd) req.add_cmd(a);
+    req.set_timeout(timeout);
+    return rt().ExecSync(call_context().get(), req, resp);
+  }
+
+  // stdout of a command that must succeed.
+  std::string exec_out(const std::string& id, std::vector<std::string> cmd) {
+    v1::ExecSyncResponse resp;
+    auto st = exec(id, cmd, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(resp.exit_code(), 0) << resp.stderr();
+    return resp.stdout();
+  }
+
+  std::string log_path(const std::string& id) {
+    v1::ContainerStatusResponse resp;
+    EXPECT_TRUE(status(id, &resp).ok());
+    return resp.status().log_path();
+  }
+
+  // What the container wrote on one stream, from its CRI log file.
+  std::string log_text(const std::string& id, runtime::LogStream s = runtime::LogStream::kStdout) {
+    auto recs = runtime::parse_log(read_text(log_path(id)));
+    EXPECT_TRUE(recs.ok()) << (recs.ok() ? "" : recs.error().message());
+    return recs.ok() ? runtime::stream_text(*recs, s) : "";
+  }
+
+  void wait_log(const std::string& id, const std::string& needle) {
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (contains(read_text(log_path(id)), needle)) return;
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << "no \"" << needle << "\" in the log of " << id;
+  }
+
+  // Mounts in the daemon's mount namespace (it may have its own).
+  std::string daemon_mountinfo() { return read_text("/proc/" + std::to_string(crid_->pid()) + "/mountinfo"); }
+
+  // The container's cgroup dir in the v1 memory hierarchy, from its pid.
+  std::string memory_cgroup(pid_t pid) {
+    std::istringstream in(read_text("/proc/" + std::to_string(pid) + "/cgroup"));
+    std::string line;
+    while (std::getline(in, line)) {
+      auto p = line.find(":memory:");
+      if (p != std::string::npos) return "/sys/fs/cgroup/memory" + line.substr(p + 8);
+    }
+    return "";
+  }
+
+  pid_t pid_of(const std::string& id) {
+    v1::ContainerStatusResponse resp;
+    EXPECT_TRUE(status(id, &resp, true).ok());
+    return nlohmann::json::parse(resp.info().at("info")).value("pid", 0);
+  }
+
+  // Nothing of `id` left: no mount, no dirs, no conmon, no cgroup.
+  void expect_no_trace(const std::string& id) {
+    EXPECT_FALSE(contains(daemon_mountinfo(), id)) << "a mount of " << id << " is left";
+    EXPECT_FALSE(fsys::exists(crid_->root() + "/containers/" + id));
+    EXPECT_FALSE(fsys::exists(crid_->runroot() + "/containers/" + id));
+    for (auto& p : fsys::directory_iterator("/proc")) {
+      std::string name = p.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::string cmdline = read_text(p.path().string() + "/cmdline");
+      EXPECT_FALSE(contains(cmdline, id)) << "process " << name << " still names " << id;
+    }
+    for (auto& h : fsys::directory_iterator("/sys/fs/cgroup")) {
+      std::error_code ec;
+      for (auto it = fsys::recursive_directory_iterator(h.path(), ec); !ec && it != fsys::recursive_directory_iterator();
+           it.increment(ec)) {
+        if (it->is_directory() && contains(it->path().filename(), id))
+          ADD_FAILURE() << "cgroup " << it->path() << " is left";
+        if (it.depth() > 4) it.disable_recursion_pending();
+      }
+    }
+  }
+
+  std::unique_ptr<CridProcess> crid_;
+  std::map<std::string, v1::PodSandboxConfig> pod_configs_;
+};
+
+TEST_P(ContainerTest, CommandArgsEnvWorkdirAndLogs) {
+  std::string pod = run_pod("proc");
+  // Image: Entrypoint [echo ep], Cmd [image-cmd].
+  std::string a = run_ok(pod, config("imagedefaults"));
+  std::string b = run_ok(pod, config("argsonly", {}, {"a1", "a2"}));
+  std::string c = run_ok(pod, config("command", {"/bin/echo", "own"}));
+  for (auto& id : {a, b, c}) {
+    auto s = wait_exited(id);
+    EXPECT_EQ(s.exit_code(), 0);
+    EXPECT_EQ(s.reason(), "Completed");
+    EXPECT_GT(s.finished_at(), 0);
+    EXPECT_GE(s.finished_at(), s.started_at());
+  }
+  EXPECT_EQ(log_text(a), "ep image-cmd\n");
+  EXPECT_EQ(log_text(b), "ep a1 a2\n");
+  EXPECT_EQ(log_text(c), "own\n");
+  EXPECT_EQ(log_path(a), crid_->dir().file("logs/proc/imagedefaults.log"));
+
+  // Both streams and a partial line, in CRI format.
+  std::string d = run_ok(pod, script("streams", "echo out; echo err >&2; printf partial"));
+  wait_exited(d);
+  EXPECT_EQ(log_text(d), "out\npartial");
+  EXPECT_EQ(log_text(d, runtime::LogStream::kStderr), "err\n");
+  auto recs = runtime::parse_log(read_text(log_path(d)));
+  ASSERT_TRUE(recs.ok());
+  bool partial = false;
+  for (auto& r : *recs) partial |= r.partial && r.text == "partial";
+  EXPECT_TRUE(partial);
+
+  // Env (image + request + HOSTNAME), working dir, default user.
+  auto cfg = config("env", {"/bin/sleep", "1000"});
+  auto* kv = cfg.add_envs();
+  kv->set_key("FROM_REQUEST");
+  kv->set_value("a b");
+  std::string e = run_ok(pod, cfg);
+  std::string env = exec_out(e, {"env"});
+  EXPECT_TRUE(contains(env, "FROM_IMAGE=yes\n")) << env;
+  EXPECT_TRUE(contains(env, "FROM_REQUEST=a b\n")) << env;
+  EXPECT_TRUE(contains(env, "PATH=/bin\n")) << env;
+  EXPECT_EQ(exec_out(e, {"pwd"}), "/work\n");
+  EXPECT_EQ(exec_out(e, {"id"}), "uid=0(root) gid=0(root)\n");
+  // The image volume is a writable empty dir.
+  EXPECT_EQ(exec_out(e, {"sh", "-c", "ls -A /data; echo x > /data/f && cat /data/f"}), "x\n");
+
+  for (auto& id : {a, b, c, d, e}) {
+    ASSERT_TRUE(remove(id).ok());
+    expect_no_trace(id);
+  }
+}
+
+TEST_P(ContainerTest, UsersAndGroups) {
+  std::string pod = run_pod("users");
+  auto byname = config("byname", {"/bin/sleep", "1000"});
+  byname.mutable_linux()->mutable_security_context()->set_run_as_username("app");
+  std::string a = run_ok(pod, byname);
+  EXPECT_EQ(exec_out(a, {"id", "-u"}), "1000\n");
+  EXPECT_EQ(exec_out(a, {"id", "-g"}), "1000\n");
+  // From the image's /etc/group, which lists app in "extra".
+  EXPECT_TRUE(contains(exec_out(a, {"id", "-G"}), "2000")) << exec_out(a, {"id"});
+
+  auto byuid = config("byuid", {"/bin/sleep", "1000"});
+  auto* sc = byuid.mutable_linux()->mutable_security_context();
+  sc->mutable_run_as_user()->set_value(1234);
+  sc->mutable_run_as_group()->set_value(4321);
+  sc->add_supplemental_groups(555);
+  std::string b = run_ok(pod, byuid);
+  EXPECT_EQ(exec_out(b, {"id", "-u"}), "1234\n");
+  EXPECT_EQ(exec_out(b, {"id", "-g"}), "4321\n");
+  EXPECT_TRUE(contains(exec_out(b, {"id", "-G"}), "555")) << exec_out(b, {"id"});
+  v1::ContainerStatusResponse resp;
+  ASSERT_TRUE(status(b, &resp).ok());
+  EXPECT_EQ(resp.status().user().linux().uid(), 1234);
+  EXPECT_EQ(resp.status().user().linux().gid(), 4321);
+
+  // An unknown name is refused naming it, and leaves nothing.
+  auto bad = config("badname", {"/bin/true"});
+  bad.mutable_linux()->mutable_security_context()->set_run_as_username("nobody-here");
+  std::string id;
+  auto st = create(pod, bad, &id);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(st.error_message(), "nobody-here")) << st.error_message();
+  std::vector<std::string> dirs;
+  for (auto& p : fsys::directory_iterator(crid_->root() + "/containers")) dirs.push_back(p.path().filename());
+  EXPECT_EQ(dirs.size(), 2u);
+}
+
+TEST_P(ContainerTest, SecurityContext) {
+  std::string pod = run_pod("sec", true);
+  std::string plain = run_ok(pod, config("plain", {"/bin/sleep", "1000"}));
+  // CRI-O's default set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE.
+  EXPECT_TRUE(contains(exec_out(plain, {"grep", "CapEff", "/proc/self/status"}), "00000000000005fb"));
+  v1::ExecSyncResponse r;
+  ASSERT_TRUE(exec(plain, {"mount", "-t", "tmpfs", "none", "/mnt"}, &r).ok());
+  EXPECT_NE(r.exit_code(), 0) << "an unprivileged container mounted a tmpfs";
+  // Unconfined: creating a user namespace needs no capability.
+  r.Clear();
+  ASSERT_TRUE(exec(plain, {"unshare", "-U", "true"}, &r).ok());
+  EXPECT_EQ(r.exit_code(), 0) << r.stderr();
+
+  auto added = config("netadmin", {"/bin/sleep", "1000"});
+  added.mutable_linux()->mutable_security_context()->mutable_capabilities()->add_add_capabilities("NET_ADMIN");
+  std::string na = run_ok(pod, added);
+  EXPECT_TRUE(contains(exec_out(na, {"grep", "CapEff", "/proc/self/status"}), "00000000000015fb"));
+
+  auto seccomp = config("seccomp", {"/bin/sleep", "1000"});
+  seccomp.mutable_linux()->mutable_security_context()->mutable_seccomp()->set_profile_type(
+      v1::SecurityProfile::RuntimeDefault);
+  std::string sc = run_ok(pod, seccomp);
+  r.Clear();
+  ASSERT_TRUE(exec(sc, {"unshare", "-U", "true"}, &r).ok());
+  EXPECT_NE(r.exit_code(), 0) << "the default seccomp profile let unshare through";
+
+  auto priv = config("priv", {"/bin/sleep", "1000"});
+  priv.mutable_linux()->mutable_security_context()->set_privileged(true);
+  std::string p = run_ok(pod, priv);
+  r.Clear();
+  ASSERT_TRUE(exec(p, {"mount", "-t", "tmpfs", "none", "/mnt"}, &r).ok());
+  EXPECT_EQ(r.exit_code(), 0) << r.stderr();
+
+  auto ro = config("ro", {"/bin/sleep", "1000"});
+  ro.mutable_linux()->mutable_security_context()->set_readonly_rootfs(true);
+  std::string rid = run_ok(pod, ro);
+  r.Clear();
+  ASSERT_TRUE(exec(rid, {"touch", "/newfile"}, &r).ok());
+  EXPECT_NE(r.exit_code(), 0);
+  EXPECT_TRUE(contains(r.stderr(), "Read-only file system")) << r.stderr();
+
+  for (auto& id : {plain, na, sc, p, rid}) {
+    ASSERT_TRUE(remove(id).ok());
+    expect_no_trace(id);
+  }
+}
+
+TEST_P(ContainerTest, MountsAndPodFiles) {
+  std::string pod = run_pod("mounts");
+  TempDir host("crid-it-bind");
+  host.write("hello", "from the host\n");
+  auto cfg = config("binds", {"/bin/sleep", "1000"});
+  auto* m = cfg.add_mounts();
+  m->set_container_path("/ro");
+  m->set_host_path(host.path());
+  m->set_readonly(true);
+  auto* m2 = cfg.add_mounts();
+  m2->set_container_path("/rw");
+  m2->set_host_path(host.path());
+  std::string id = run_ok(pod, cfg);
+  EXPECT_EQ(exec_out(id, {"cat", "/ro/hello"}), "from the host\n");
+  v1::ExecSyncResponse r;
+  ASSERT_TRUE(exec(id, {"touch", "/ro/x"}, &r).ok());
+  EXPECT_NE(r.exit_code(), 0);
+  exec_out(id, {"touch", "/rw/y"});
+  EXPECT_TRUE(fsys::exists(host.file("y")));
+
+  std::string pod_dir = crid_->runroot() + "/pods/" + pod;
+  for (auto f : {"hosts", "resolv.conf", "hostname"})
+    EXPECT_EQ(exec_out(id, {"cat", std::string("/etc/") + f}), read_text(pod_dir + "/" + f)) << f;
+
+  v1::ContainerStatusResponse resp;
+  ASSERT_TRUE(status(id, &resp).ok());
+  ASSERT_EQ(resp.status().mounts_size(), 2);
+  EXPECT_EQ(resp.status().mounts(0).container_path(), "/ro");
+  EXPECT_TRUE(resp.status().mounts(0).readonly());
+  ASSERT_TRUE(remove(id).ok());
+  expect_no_trace(id);
+}
+
+TEST_P(ContainerTest, ExitCodesAndOom) {
+  std::string pod = run_pod("exits");
+  std::string zero = run_ok(pod, script("zero", "exit 0"));
+  std::string one = run_ok(pod, script("one", "exit 1"));
+  auto hog = script("hog", "tail /dev/zero");
+  hog.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(16 << 20);
+  std::string oom = run_ok(pod, hog);
+  auto s0 = wait_exited(zero);
+  EXPECT_EQ(s0.exit_code(), 0);
+  EXPECT_EQ(s0.reason(), "Completed");
+  auto s1 = wait_exited(one);
+  EXPECT_EQ(s1.exit_code(), 1);
+  EXPECT_EQ(s1.reason(), "Error");
+  auto so = wait_exited(oom);
+  EXPECT_EQ(so.exit_code(), 137);
+  EXPECT_EQ(so.reason(), "OOMKilled");
+
+  // Exited containers: stop is a no-op, exec and start are refused.
+  EXPECT_TRUE(stop(one, 10).ok());
+  v1::ExecSyncResponse r;
+  EXPECT_EQ(exec(one, {"true"}, &r).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(start(one).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  for (auto& id : {zero, one, oom}) {
+    ASSERT_TRUE(remove(id).ok());
+    expect_no_trace(id);
+  }
+}
+
+TEST_P(ContainerTest, StopUsesTheImageSignalThenKills) {
+  std::string pod = run_pod("stops");
+  // The image's StopSignal is SIGUSR1.
+  std::string polite = run_ok(pod, script("polite", "trap 'echo got-usr1; exit 3' USR1; echo ready; "
+                                                    "while true; do sleep 0.1; done"));
+  std::string stubborn = run_ok(pod, script("stubborn", "trap '' USR1 TERM; echo ready; "
+                                                        "while true; do sleep 0.1; done"));
+  wait_log(polite, "ready");
+  wait_log(stubborn, "ready");
+  ASSERT_TRUE(stop(polite, 30).ok());
+  v1::ContainerStatusResponse resp;
+  ASSERT_TRUE(status(polite, &resp).ok());
+  EXPECT_EQ(resp.status().state(), v1::CONTAINER_EXITED);
+  EXPECT_EQ(resp.status().exit_code(), 3);
+  EXPECT_EQ(log_text(polite), "ready\ngot-usr1\n");
+
+  ASSERT_TRUE(stop(stubborn, 1).ok());
+  resp.Clear();
+  ASSERT_TRUE(status(stubborn, &resp).ok());
+  EXPECT_EQ(resp.status().state(), v1::CONTAINER_EXITED);
+  EXPECT_EQ(resp.status().exit_code(), 137);
+  EXPECT_TRUE(stop(stubborn, 1).ok()) << "stop is idempotent";
+
+  // The request's stop signal beats the image's.
+  auto cfg = script("term", "trap 'exit 4' TERM; echo ready; while true; do sleep 0.1; done");
+  cfg.set_stop_signal(v1::SIGNAL_SIGTERM);
+  std::string term = run_ok(pod, cfg);
+  wait_log(term, "ready");
+  ASSERT_TRUE(stop(term, 30).ok());
+  resp.Clear();
+  ASSERT_TRUE(status(term, &resp).ok());
+  EXPECT_EQ(resp.status().exit_code(), 4);
+  EXPECT_EQ(resp.status().stop_signal(), v1::SIGNAL_SIGTERM);
+
+  for (auto& id : {polite, stubborn, term}) {
+    ASSERT_TRUE(remove(id).ok());
+    expect_no_trace(id);
+  }
+}
+
+TEST_P(ContainerTest, ExecSyncOutputExitCodeAndTimeout) {
+  std::string pod = run_pod("exec");
+  std::string id = run_ok(pod, config("sleeper", {"/bin/sleep", "1000"}));
+  v1::ExecSyncResponse r;
+  ASSERT_TRUE(exec(id, {"sh", "-c", "echo o; echo e >&2; exit 7"}, &r).ok());
+  EXPECT_EQ(r.stdout(), "o\n");
+  EXPECT_EQ(r.stderr(), "e\n");
+  EXPECT_EQ(r.exit_code(), 7);
+  r.Clear();
+  auto st = exec(id, {"sleep", "30"}, &r, 1);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << st.error_message();
+  // The timed-out command is gone from the container.
+  EXPECT_FALSE(contains(exec_out(id, {"ps"}), "sleep 30"));
+  ASSERT_TRUE(remove(id).ok()) << "remove kills a running container";
+  expect_no_trace(id);
+}
+
+TEST_P(ContainerTest, MemoryLimitAndUpdate) {
+  std::string pod = run_pod("mem");
+  auto cfg = config("limited", {"/bin/sleep", "1000"});
+  cfg.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(64 << 20);
+  std::string id = run_ok(pod, cfg);
+  std::string cg = memory_cgroup(pid_of(id));
+  ASSERT_NE(cg, "");
+  EXPECT_TRUE(contains(cg, id)) << cg;
+  EXPECT_EQ(read_text(cg + "/memory.limit_in_bytes"), std::to_string(64 << 20) + "\n");
+
+  v1::UpdateContainerResourcesRequest req;
+  req.set_container_id(id);
+  req.mutable_linux()->set_memory_limit_in_bytes(128 << 20);
+  v1::UpdateContainerResourcesResponse resp;
+  auto st = rt().UpdateContainerResources(call_context().get(), req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(read_text(cg + "/memory.limit_in_bytes"), std::to_string(128 << 20) + "\n");
+  v1::ContainerStatusResponse s;
+  ASSERT_TRUE(status(id, &s).ok());
+  EXPECT_EQ(s.status().resources().linux().memory_limit_in_bytes(), 128 << 20);
+
+  ASSERT_TRUE(remove(id).ok());
+  EXPECT_FALSE(fsys::exists(cg));
+  expect_no_trace(id);
+}
+
+TEST_P(ContainerTest, ListStatusAndErrors) {
+  std::string pod = run_pod("list");
+  std::string a = create_ok(pod, config("a", {"/bin/sleep", "1000"}));
+  std::string b = run_ok(pod, config("b", {"/bin/sleep", "1000"}));
+
+  v1::ContainerStatusResponse s;
+  ASSERT_TRUE(status(a, &s, true).ok());
+  EXPECT_EQ(s.status().state(), v1::CONTAINER_CREATED);
+  EXPECT_EQ(s.status().metadata().name(), "a");
+  EXPECT_EQ(s.status().image().image(), ImageEnv::get().image());
+  EXPECT_TRUE(s.status().image_ref().rfind("sha256:", 0) == 0 || contains(s.status().image_ref(), "@sha256:"));
+  auto info = nlohmann::json::parse(s.info().at("info"));
+  EXPECT_EQ(info["sandboxID"], pod);
+  EXPECT_EQ(info["runtimeHandler"], handler());
+  EXPECT_TRUE(info["runtimeSpec"].contains("process"));
+
+  auto list = [&](const v1::ContainerFilter& f) {
+    v1::ListContainersRequest req;
+    *req.mutable_filter() = f;
+    v1::ListContainersResponse resp;
+    EXPECT_TRUE(rt().ListContainers(call_context().get(), req, &resp).ok());
+    std::set<std::string> ids;
+    for (auto& c : resp.containers()) ids.insert(c.id());
+    return ids;
+  };
+  v1::ContainerFilter f;
+  EXPECT_EQ(list(f), (std::set<std::string>{a, b}));
+  f.mutable_state()->set_state(v1::CONTAINER_RUNNING);
+  EXPECT_EQ(list(f), (std::set<std::string>{b}));
+  f.Clear();
+  (*f.mutable_label_selector())["ctr"] = "a";
+  EXPECT_EQ(list(f), (std::set<std::string>{a}));
+  f.Clear();
+  f.set_id(b.substr(0, 12));
+  EXPECT_EQ(list(f), (std::set<std::string>{b}));
+  f.Clear();
+  f.set_pod_sandbox_id("0000");
+  EXPECT_EQ(list(f), (std::set<std::string>{}));
+
+  // Name taken in the pod: refused naming the holder.
+  std::string dup;
+  auto st = create(pod, config("a", {"/bin/true"}), &dup);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_TRUE(contains(st.error_message(), a)) << st.error_message();
+
+  // Unknown ids.
+  s.Clear();
+  EXPECT_EQ(status("ffffffffffff", &s).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(stop("ffffffffffff", 1).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(remove("ffffffffffff").ok());
+  v1::ExecSyncResponse r;
+  EXPECT_EQ(exec("ffffffffffff", {"true"}, &r).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // Missing image: NotFound naming it, nothing left.
+  auto missing = config("missing", {"/bin/true"});
+  missing.mutable_image()->set_image(ImageEnv::get().registry().host() + "/no/such:image");
+  st = create(pod, missing, &dup);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(contains(st.error_message(), "no/such:image")) << st.error_message();
+  // Unknown pod.
+  st = create("abcdef", config("nopod", {"/bin/true"}), &dup);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  size_t n = 0;
+  for (auto& p : fsys::directory_iterator(crid_->root() + "/containers")) n += !p.path().empty();
+  EXPECT_EQ(n, 2u);
+}
+
+TEST_P(ContainerTest, PodStopAndRemoveTakeTheirContainers) {
+  std::string pod = run_pod("owner");
+  std::string a = run_ok(pod, config("a", {"/bin/sleep", "1000"}));
+  std::string b = run_ok(pod, script("b", "trap '' USR1; while true; do sleep 0.1; done"));
+  std::string c = create_ok(pod, config("c", {"/bin/true"}));
+  v1::StopPodSandboxRequest sreq;
+  sreq.set_pod_sandbox_id(pod);
+  v1::StopPodSandboxResponse sresp;
+  auto st = rt().StopPodSandbox(call_context(120s).get(), sreq, &sresp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  for (auto& id : {a, b, c}) {
+    v1::ContainerStatusResponse s;
+    ASSERT_TRUE(status(id, &s).ok());
+    EXPECT_EQ(s.status().state(), v1::CONTAINER_EXITED) << id;
+  }
+  v1::RemovePodSandboxRequest rreq;
+  rreq.set_pod_sandbox_id(pod);
+  v1::RemovePodSandboxResponse rresp;
+  st = rt().RemovePodSandbox(call_context(120s).get(), rreq, &rresp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  v1::ListContainersResponse list;
+  ASSERT_TRUE(rt().ListContainers(call_context().get(), v1::ListContainersRequest(), &list).ok());
+  EXPECT_EQ(list.containers_size(), 0);
+  for (auto& id : {a, b, c}) expect_no_trace(id);
+}
+
+TEST_P(ContainerTest, ReopenLogAfterRotation) {
+  std::string pod = run_pod("logs");
+  std::string id = run_ok(pod, script("ticker", "i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.1; done"));
+  wait_log(id, "tick1");
+  std::string path = log_path(id);
+  fsys::rename(path, path + ".1");
+  v1::ReopenContainerLogRequest req;
+  req.set_container_id(id);
+  v1::ReopenContainerLogResponse resp;
+  auto st = rt().ReopenContainerLog(call_context().get(), req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  wait_log(id, "tick");
+  EXPECT_FALSE(contains(read_text(path), "tick0\n")) << "the new file starts after the rotation";
+  EXPECT_TRUE(contains(read_text(path + ".1"), "tick0"));
+  ASSERT_TRUE(stop(id, 0).ok());
+  st = rt().ReopenContainerLog(call_context().get(), req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  ASSERT_TRUE(remove(id).ok());
+  expect_no_trace(id);
+}
+
+TEST_P(ContainerTest, DaemonRestartKeepsContainersAndSeesExitsMissedMeanwhile) {
+  std::string pod = run_pod("restart");
+  std::string keeps = run_ok(pod, config("keeps", {"/bin/sleep", "1000"}));
+  std::string dies = run_ok(pod, config("dies", {"/bin/sleep", "1000"}));
+  pid_t victim = pid_of(dies);
+  ASSERT_GT(victim, 0);
+  crid_->stop(SIGKILL);
+  // The container ends while no daemon runs; conmon records it.
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  for (int i = 0; i < 200 && ::kill(victim, 0) == 0; ++i) std::this_thread::sleep_for(50ms);
+  std::string err;
+  ASSERT_TRUE(crid_->start(&err)) << err;
+  auto s = wait_exited(dies);
+  EXPECT_EQ(s.exit_code(), 137);
+  v1::ContainerStatusResponse resp;
+  ASSERT_TRUE(status(keeps, &resp).ok());
+  EXPECT_EQ(resp.status().state(), v1::CONTAINER_RUNNING);
+  EXPECT_EQ(exec_out(keeps, {"echo", "still here"}), "still here\n");
+  ASSERT_TRUE(stop(keeps, 0).ok());
+  EXPECT_EQ(wait_exited(keeps).exit_code(), 137);
+  for (auto& id : {keeps, dies}) {
+    ASSERT_TRUE(remove(id).ok());
+    expect_no_trace(id);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, ContainerTest, ::testing::Values("runc", "crun"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace crid::testing
