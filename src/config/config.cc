@@ -183,7 +183,6 @@ Status apply_handlers(Config& cfg, const toml::table& tbl, const std::string& so
       if (!s) return bad(source, where + "." + key, "must be a string");
       *field = *s;
     }
-    if (handler.runtime_root.empty()) handler.runtime_root = cfg.runroot + "/runtimes/" + name;
     cfg.handlers[name] = handler;
     cfg.origin[where] = source;
   }
@@ -346,8 +345,10 @@ std::string format_duration(Duration d) {
 
 Config default_config() {
   Config cfg;
-  cfg.handlers["runc"] = {"/usr/sbin/runc", "oci", cfg.runroot + "/runtimes/runc"};
-  cfg.handlers["crun"] = {"/usr/bin/crun", "oci", cfg.runroot + "/runtimes/crun"};
+  // Runtime roots stay empty here: load_config() puts them under the final
+  // runroot, so a runroot set by a file or flag moves them too.
+  cfg.handlers["runc"] = {"/usr/sbin/runc", "oci", ""};
+  cfg.handlers["crun"] = {"/usr/bin/crun", "oci", ""};
   cfg.restrict_oom_score_adj = !has_cap_sys_resource();
   for (auto& o : options()) cfg.origin[o.key] = "default";
   return cfg;

@@ -9,7 +9,7 @@ Result<Config> load_config(const ConfigSources& sources) {
   CRID_TRY(apply_file(cfg, sources.file, sources.file_required));
   CRID_TRY(apply_drop_ins(cfg, sources.drop_in_dir));
   for (auto& [key, value] : sources.flags) CRID_TRY(apply_flag(cfg, key, value));
-  // Handlers declared before runroot was overridden keep a root under it.
+  // Handlers without an explicit root get one under the final runroot.
   for (auto& [name, h] : cfg.handlers)
     if (h.runtime_root.empty()) h.runtime_root = cfg.runroot + "/runtimes/" + name;
   CRID_TRY(validate(cfg));

@@ -152,6 +152,10 @@ Result<ResolvedUser> resolve_user(const UserRequest& req, std::string_view passw
         out.additional_gids.end())
       out.additional_gids.push_back(gid);
   };
+  // The primary group is also a group the process is in (as containerd and
+  // CRI-O set it): `id` inside shows it, and files group-owned by it stay
+  // reachable after setgroups().
+  add_gid(out.gid);
   for (int64_t g : req.supplemental_groups) {
     CRID_ASSIGN(uint32_t gid, checked_id(g, "supplemental group"));
     add_gid(gid);

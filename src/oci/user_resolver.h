@@ -34,7 +34,7 @@ std::vector<GroupEntry> parse_group(std::string_view content);
 struct ResolvedUser {
   uint32_t uid = 0;
   uint32_t gid = 0;
-  std::vector<uint32_t> additional_gids;  // no duplicates, request order
+  std::vector<uint32_t> additional_gids;  // primary gid first, then request order; no duplicates
 };
 
 // What to resolve; the first set one of run_as_user / run_as_username wins,

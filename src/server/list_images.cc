@@ -3,6 +3,7 @@
 #include "server/grpc_status.h"
 #include "server/image_convert.h"
 #include "server/image_service.h"
+#include "server/stream_batches.h"
 
 namespace crid::server {
 
@@ -26,19 +27,10 @@ grpc::Status ImageServiceImpl::ListImages(grpc::ServerContext*, const v1::ListIm
 
 grpc::Status ImageServiceImpl::StreamImages(grpc::ServerContext*, const v1::StreamImagesRequest* req,
                                             grpc::ServerWriter<v1::StreamImagesResponse>* writer) {
-  // Batches keep each message far below the gRPC size limit.
-  constexpr int kBatch = 500;
-  v1::StreamImagesResponse batch;
-  for (auto& rec : matching(*backend_.images, req->filter())) {
-    to_cri_image(rec, batch.add_images());
-    if (batch.images_size() == kBatch) {
-      if (!writer->Write(batch)) return grpc::Status(grpc::StatusCode::CANCELLED, "StreamImages: client went away");
-      batch.Clear();
-    }
-  }
-  if (batch.images_size() > 0 && !writer->Write(batch))
-    return grpc::Status(grpc::StatusCode::CANCELLED, "StreamImages: client went away");
-  return grpc::Status::OK;
+  return write_in_batches(
+      writer, matching(*backend_.images, req->filter()),
+      [](const image::ImageRecord& rec, v1::StreamImagesResponse& r) { to_cri_image(rec, r.add_images()); },
+      [](const v1::StreamImagesResponse& r) { return r.images_size(); }, "StreamImages");
 }
 
 }  // namespace crid::server

@@ -5,11 +5,6 @@
 
 namespace crid::server {
 
-grpc::Status RuntimeServiceImpl::StreamContainers(grpc::ServerContext*, const v1::StreamContainersRequest*,
-    grpc::ServerWriter<v1::StreamContainersResponse>*) {
-  return unimplemented("StreamContainers: containers are not built yet");
-}
-
 grpc::Status RuntimeServiceImpl::Exec(grpc::ServerContext*, const v1::ExecRequest*,
     v1::ExecResponse*) {
   return unimplemented("Exec: the streaming server (exec, attach, port-forward) is not built yet");

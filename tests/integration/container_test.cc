@@ -352,6 +352,8 @@ TEST_P(ContainerTest, UsersAndGroups) {
   EXPECT_EQ(exec_out(a, {"id", "-g"}), "1000\n");
   // From the image's /etc/group, which lists app in "extra".
   EXPECT_TRUE(contains(exec_out(a, {"id", "-G"}), "2000")) << exec_out(a, {"id"});
+  // The primary group is one of the process's groups, listed first.
+  EXPECT_EQ(exec_out(a, {"id", "-G"}).rfind("1000 ", 0), 0u) << exec_out(a, {"id"});
 
   auto byuid = config("byuid", {"/bin/sleep", "1000"});
   auto* sc = byuid.mutable_linux()->mutable_security_context();
@@ -361,7 +363,7 @@ TEST_P(ContainerTest, UsersAndGroups) {
   std::string b = run_ok(pod, byuid);
   EXPECT_EQ(exec_out(b, {"id", "-u"}), "1234\n");
   EXPECT_EQ(exec_out(b, {"id", "-g"}), "4321\n");
-  EXPECT_TRUE(contains(exec_out(b, {"id", "-G"}), "555")) << exec_out(b, {"id"});
+  EXPECT_EQ(exec_out(b, {"id", "-G"}), "4321 555\n") << exec_out(b, {"id"});
   v1::ContainerStatusResponse resp;
   ASSERT_TRUE(status(b, &resp).ok());
   EXPECT_EQ(resp.status().user().linux().uid(), 1234);

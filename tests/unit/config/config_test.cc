@@ -35,7 +35,19 @@ TEST(Config, DefaultsAreValid) {
   EXPECT_EQ(cfg.listen, "/run/crid/crid.sock");
   EXPECT_EQ(cfg.default_handler, "runc");
   ASSERT_TRUE(cfg.handlers.count("crun"));
-  EXPECT_EQ(cfg.handlers["runc"].runtime_root, "/run/crid/runtimes/runc");
+}
+
+TEST(Config, HandlerRootsFollowTheFinalRunroot) {
+  ConfigSources src;
+  src.file = "/nonexistent/crid.conf";
+  src.drop_in_dir = "/nonexistent/crid.conf.d";
+  auto cfg = load_config(src);
+  ASSERT_TRUE(cfg.ok());
+  EXPECT_EQ(cfg->handlers.at("runc").runtime_root, "/run/crid/runtimes/runc");
+  src.flags = {{"runroot", "/tmp/rr"}};
+  cfg = load_config(src);
+  ASSERT_TRUE(cfg.ok());
+  EXPECT_EQ(cfg->handlers.at("crun").runtime_root, "/tmp/rr/runtimes/crun");
 }
 
 TEST(Config, FileThenDropInsInLexicalOrderThenFlags) {
@@ -139,7 +151,7 @@ TEST(Config, HandlersAndRegistriesFromDropIns) {
                   .ok());
   ASSERT_TRUE(validate(cfg).ok());
   EXPECT_EQ(cfg.handlers.at("kata").runtime_type, "vm");
-  EXPECT_EQ(cfg.handlers.at("kata").runtime_root, "/run/crid/runtimes/kata");
+  EXPECT_EQ(cfg.handlers.at("kata").runtime_root, "");  // filled by load_config
   EXPECT_EQ(cfg.registries.at("docker.io").mirrors[0], "http://127.0.0.1:5000");
   EXPECT_TRUE(cfg.registries.at("docker.io").insecure);
 

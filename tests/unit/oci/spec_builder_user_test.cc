@@ -31,7 +31,7 @@ TEST(UserResolve, DefaultIsRootWithRootsGroups) {
   ASSERT_TRUE(u) << u.error().message();
   EXPECT_EQ(u->uid, 0u);
   EXPECT_EQ(u->gid, 0u);
-  EXPECT_TRUE(u->additional_gids.empty());
+  EXPECT_EQ(u->additional_gids, (G{0}));  // the primary group, listed first
 }
 
 TEST(UserResolve, ImageUserByNameGetsPrimaryAndMemberGroups) {
@@ -39,7 +39,7 @@ TEST(UserResolve, ImageUserByNameGetsPrimaryAndMemberGroups) {
   ASSERT_TRUE(u);
   EXPECT_EQ(u->uid, 1000u);
   EXPECT_EQ(u->gid, 1000u);
-  EXPECT_EQ(u->additional_gids, (G{29, 50}));
+  EXPECT_EQ(u->additional_gids, (G{1000, 29, 50}));
 }
 
 TEST(UserResolve, ImageUserNumericWithoutEntryGetsGidZero) {
@@ -54,7 +54,7 @@ TEST(UserResolve, ImageUserNumericWithEntryUsesItsGid) {
   ASSERT_TRUE(u);
   EXPECT_EQ(u->uid, 33u);
   EXPECT_EQ(u->gid, 33u);
-  EXPECT_EQ(u->additional_gids, (G{29}));
+  EXPECT_EQ(u->additional_gids, (G{33, 29}));
 }
 
 TEST(UserResolve, ImageUserWithGroupNameAndNumber) {
@@ -109,7 +109,7 @@ TEST(UserResolve, RunAsUsername) {
 TEST(UserResolve, SupplementalGroupsFirstThenMembershipWithoutDuplicates) {
   auto u = resolve({.image_user = "app", .supplemental_groups = {2000, 50, 2000}});
   ASSERT_TRUE(u);
-  EXPECT_EQ(u->additional_gids, (G{2000, 50, 29}));
+  EXPECT_EQ(u->additional_gids, (G{1000, 2000, 50, 29}));
 }
 
 TEST(UserResolve, NegativeIdsAreRejected) {
@@ -133,7 +133,7 @@ TEST(SpecUser, BuilderWritesProcessUser) {
   auto spec = testing::build_or_die(in);
   EXPECT_EQ(spec["process"]["user"]["uid"], 1000);
   EXPECT_EQ(spec["process"]["user"]["gid"], 1000);
-  EXPECT_EQ(spec["process"]["user"]["additionalGids"].get<G>(), (G{4000, 29, 50}));
+  EXPECT_EQ(spec["process"]["user"]["additionalGids"].get<G>(), (G{1000, 4000, 29, 50}));
 }
 
 TEST(SpecUser, BuilderFailsOnUnknownUser) {
