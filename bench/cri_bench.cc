@@ -178,19 +178,23 @@ class Bench {
     return st.ok() ? resp.pod_sandbox_id() : "";
   }
 
-  void stop_and_remove_pod(const std::string& id) {
+  // True when both calls succeeded.
+  bool stop_and_remove_pod(const std::string& id) {
     v1::StopPodSandboxRequest sreq;
     sreq.set_pod_sandbox_id(id);
     v1::StopPodSandboxResponse sresp;
-    timed("StopPodSandbox", [&](auto& ctx) { return runtime_->StopPodSandbox(&ctx, sreq, &sresp); });
+    bool ok = timed("StopPodSandbox", [&](auto& ctx) { return runtime_->StopPodSandbox(&ctx, sreq, &sresp); }).ok();
     v1::RemovePodSandboxRequest rreq;
     rreq.set_pod_sandbox_id(id);
     v1::RemovePodSandboxResponse rresp;
-    timed("RemovePodSandbox", [&](auto& ctx) { return runtime_->RemovePodSandbox(&ctx, rreq, &rresp); });
+    return timed("RemovePodSandbox", [&](auto& ctx) { return runtime_->RemovePodSandbox(&ctx, rreq, &rresp); })
+               .ok() && ok;
   }
 
-  // Create + start a long-sleeping container in `pod`; empty when creation failed.
-  std::string start_container(const std::string& pod, const v1::PodSandboxConfig& pod_cfg, int n) {
+  // Create + start a long-sleeping container in `pod`; empty when creation
+  // failed, `started` false when the start did.
+  std::string start_container(const std::string& pod, const v1::PodSandboxConfig& pod_cfg, int n,
+                              bool* started) {
     v1::CreateContainerRequest req;
     req.set_pod_sandbox_id(pod);
     *req.mutable_sandbox_config() = pod_cfg;
@@ -206,35 +210,41 @@ class Bench {
     v1::StartContainerRequest sreq;
     sreq.set_container_id(resp.container_id());
     v1::StartContainerResponse sresp;
-    timed("StartContainer", [&](auto& ctx) { return runtime_->StartContainer(&ctx, sreq, &sresp); });
+    *started = timed("StartContainer", [&](auto& ctx) { return runtime_->StartContainer(&ctx, sreq, &sresp); }).ok();
     return resp.container_id();
   }
 
-  void stop_and_remove_container(const std::string& id) {
+  // True when both calls succeeded.
+  bool stop_and_remove_container(const std::string& id) {
     v1::StopContainerRequest sreq;
     sreq.set_container_id(id);
     sreq.set_timeout(0);  // CRI: 0 kills at once; sleep ignores nothing, so both runtimes SIGKILL.
     v1::StopContainerResponse sresp;
-    timed("StopContainer", [&](auto& ctx) { return runtime_->StopContainer(&ctx, sreq, &sresp); });
+    bool ok = timed("StopContainer", [&](auto& ctx) { return runtime_->StopContainer(&ctx, sreq, &sresp); }).ok();
     v1::RemoveContainerRequest rreq;
     rreq.set_container_id(id);
     v1::RemoveContainerResponse rresp;
-    timed("RemoveContainer", [&](auto& ctx) { return runtime_->RemoveContainer(&ctx, rreq, &rresp); });
+    return timed("RemoveContainer", [&](auto& ctx) { return runtime_->RemoveContainer(&ctx, rreq, &rresp); })
+               .ok() && ok;
   }
 
-  // One whole pod lifecycle, also timed end to end as "pod-total".
+  // One whole pod lifecycle, also timed end to end as "pod-total" (or
+  // "lifecycle-total" with a container). A cycle with any failed step counts
+  // as an error of the total, so totals of two runtimes compare like with like.
   void pod_cycle(int n, bool with_container) {
     auto start = Clock::now();
     auto cfg = pod_config(n);
     std::string pod = run_pod(cfg);
-    if (pod.empty()) return;
-    if (with_container) {
-      std::string ctr = start_container(pod, cfg, n);
-      if (!ctr.empty()) stop_and_remove_container(ctr);
+    bool ok = !pod.empty();
+    if (ok && with_container) {
+      bool started = false;
+      std::string ctr = start_container(pod, cfg, n, &started);
+      ok = !ctr.empty() && stop_and_remove_container(ctr) && started;
     }
-    stop_and_remove_pod(pod);
+    if (!pod.empty()) ok = stop_and_remove_pod(pod) && ok;
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    rec_.add(with_container ? "lifecycle-total" : "pod-total", ms, grpc::Status::OK);
+    rec_.add(with_container ? "lifecycle-total" : "pod-total", ms,
+             ok ? grpc::Status::OK : grpc::Status(grpc::StatusCode::ABORTED, "a step of the cycle failed"));
   }
 
   // Runs body(i) for i in [0, iterations) on `concurrency` threads.
@@ -260,8 +270,9 @@ class Bench {
     auto cfg = pod_config(0);
     std::string pod = run_pod(cfg);
     if (pod.empty()) return;
-    std::string ctr = start_container(pod, cfg, 0);
-    if (!ctr.empty()) {
+    bool started = false;
+    std::string ctr = start_container(pod, cfg, 0, &started);
+    if (!ctr.empty() && started) {
       parallel([&](int) {
         v1::ExecSyncRequest req;
         req.set_container_id(ctr);
@@ -270,8 +281,8 @@ class Bench {
         v1::ExecSyncResponse resp;
         timed("ExecSync", [&](auto& ctx) { return runtime_->ExecSync(&ctx, req, &resp); });
       });
-      stop_and_remove_container(ctr);
     }
+    if (!ctr.empty()) stop_and_remove_container(ctr);
     stop_and_remove_pod(pod);
   }
 
