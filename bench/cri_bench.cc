@@ -8,9 +8,11 @@
 // kept: a runtime that answers UNIMPLEMENTED shows up in the table instead of
 // stopping the run.
 
+#include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -22,14 +24,11 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "runtime/v1/api.grpc.pb.h"
 
@@ -89,16 +88,26 @@ class Recorder {
 
   static std::string code_name(grpc::StatusCode c) {
     switch (c) {
-      case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
-      case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-      case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-      case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-      case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-      case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-      case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-      case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
-      case grpc::StatusCode::INTERNAL: return "INTERNAL";
-      default: return fmt::format("code {}", static_cast<int>(c));
+      case grpc::StatusCode::UNIMPLEMENTED:
+        return "UNIMPLEMENTED";
+      case grpc::StatusCode::NOT_FOUND:
+        return "NOT_FOUND";
+      case grpc::StatusCode::DEADLINE_EXCEEDED:
+        return "DEADLINE_EXCEEDED";
+      case grpc::StatusCode::UNAVAILABLE:
+        return "UNAVAILABLE";
+      case grpc::StatusCode::INVALID_ARGUMENT:
+        return "INVALID_ARGUMENT";
+      case grpc::StatusCode::ALREADY_EXISTS:
+        return "ALREADY_EXISTS";
+      case grpc::StatusCode::FAILED_PRECONDITION:
+        return "FAILED_PRECONDITION";
+      case grpc::StatusCode::UNKNOWN:
+        return "UNKNOWN";
+      case grpc::StatusCode::INTERNAL:
+        return "INTERNAL";
+      default:
+        return fmt::format("code {}", static_cast<int>(c));
     }
   }
 
@@ -120,7 +129,8 @@ class Bench {
   explicit Bench(Options opts) : opts_(std::move(opts)) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(64 << 20);
-    auto channel = grpc::CreateCustomChannel(opts_.endpoint, grpc::InsecureChannelCredentials(), args);
+    auto channel =
+        grpc::CreateCustomChannel(opts_.endpoint, grpc::InsecureChannelCredentials(), args);
     runtime_ = v1::RuntimeService::NewStub(channel);
     images_ = v1::ImageService::NewStub(channel);
     std::random_device rd;
@@ -174,7 +184,8 @@ class Bench {
     v1::RunPodSandboxRequest req;
     *req.mutable_config() = cfg;
     v1::RunPodSandboxResponse resp;
-    auto st = timed("RunPodSandbox", [&](auto& ctx) { return runtime_->RunPodSandbox(&ctx, req, &resp); });
+    auto st = timed("RunPodSandbox",
+                    [&](auto& ctx) { return runtime_->RunPodSandbox(&ctx, req, &resp); });
     return st.ok() ? resp.pod_sandbox_id() : "";
   }
 
@@ -183,12 +194,16 @@ class Bench {
     v1::StopPodSandboxRequest sreq;
     sreq.set_pod_sandbox_id(id);
     v1::StopPodSandboxResponse sresp;
-    bool ok = timed("StopPodSandbox", [&](auto& ctx) { return runtime_->StopPodSandbox(&ctx, sreq, &sresp); }).ok();
+    bool ok = timed("StopPodSandbox", [&](auto& ctx) {
+                return runtime_->StopPodSandbox(&ctx, sreq, &sresp);
+              }).ok();
     v1::RemovePodSandboxRequest rreq;
     rreq.set_pod_sandbox_id(id);
     v1::RemovePodSandboxResponse rresp;
-    return timed("RemovePodSandbox", [&](auto& ctx) { return runtime_->RemovePodSandbox(&ctx, rreq, &rresp); })
-               .ok() && ok;
+    return timed("RemovePodSandbox",
+                 [&](auto& ctx) { return runtime_->RemovePodSandbox(&ctx, rreq, &rresp); })
+               .ok() &&
+           ok;
   }
 
   // Create + start a long-sleeping container in `pod`; empty when creation
@@ -205,12 +220,15 @@ class Bench {
     c->add_args("3600");
     c->set_log_path("ctr.log");
     v1::CreateContainerResponse resp;
-    auto st = timed("CreateContainer", [&](auto& ctx) { return runtime_->CreateContainer(&ctx, req, &resp); });
+    auto st = timed("CreateContainer",
+                    [&](auto& ctx) { return runtime_->CreateContainer(&ctx, req, &resp); });
     if (!st.ok()) return "";
     v1::StartContainerRequest sreq;
     sreq.set_container_id(resp.container_id());
     v1::StartContainerResponse sresp;
-    *started = timed("StartContainer", [&](auto& ctx) { return runtime_->StartContainer(&ctx, sreq, &sresp); }).ok();
+    *started = timed("StartContainer", [&](auto& ctx) {
+                 return runtime_->StartContainer(&ctx, sreq, &sresp);
+               }).ok();
     return resp.container_id();
   }
 
@@ -220,12 +238,16 @@ class Bench {
     sreq.set_container_id(id);
     sreq.set_timeout(0);  // CRI: 0 kills at once; sleep ignores nothing, so both runtimes SIGKILL.
     v1::StopContainerResponse sresp;
-    bool ok = timed("StopContainer", [&](auto& ctx) { return runtime_->StopContainer(&ctx, sreq, &sresp); }).ok();
+    bool ok = timed("StopContainer", [&](auto& ctx) {
+                return runtime_->StopContainer(&ctx, sreq, &sresp);
+              }).ok();
     v1::RemoveContainerRequest rreq;
     rreq.set_container_id(id);
     v1::RemoveContainerResponse rresp;
-    return timed("RemoveContainer", [&](auto& ctx) { return runtime_->RemoveContainer(&ctx, rreq, &rresp); })
-               .ok() && ok;
+    return timed("RemoveContainer",
+                 [&](auto& ctx) { return runtime_->RemoveContainer(&ctx, rreq, &rresp); })
+               .ok() &&
+           ok;
   }
 
   // One whole pod lifecycle, also timed end to end as "pod-total" (or
@@ -244,7 +266,8 @@ class Bench {
     if (!pod.empty()) ok = stop_and_remove_pod(pod) && ok;
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     rec_.add(with_container ? "lifecycle-total" : "pod-total", ms,
-             ok ? grpc::Status::OK : grpc::Status(grpc::StatusCode::ABORTED, "a step of the cycle failed"));
+             ok ? grpc::Status::OK
+                : grpc::Status(grpc::StatusCode::ABORTED, "a step of the cycle failed"));
   }
 
   // Runs body(i) for i in [0, iterations) on `concurrency` threads.
@@ -296,10 +319,12 @@ class Bench {
         while (!done) {
           v1::ListPodSandboxRequest lp;
           v1::ListPodSandboxResponse lpr;
-          timed("ListPodSandbox", [&](auto& ctx) { return runtime_->ListPodSandbox(&ctx, lp, &lpr); });
+          timed("ListPodSandbox",
+                [&](auto& ctx) { return runtime_->ListPodSandbox(&ctx, lp, &lpr); });
           v1::ListContainersRequest lc;
           v1::ListContainersResponse lcr;
-          timed("ListContainers", [&](auto& ctx) { return runtime_->ListContainers(&ctx, lc, &lcr); });
+          timed("ListContainers",
+                [&](auto& ctx) { return runtime_->ListContainers(&ctx, lc, &lcr); });
           v1::StatusRequest sr;
           v1::StatusResponse srr;
           timed("Status", [&](auto& ctx) { return runtime_->Status(&ctx, sr, &srr); });
@@ -340,7 +365,9 @@ class Bench {
   void scenario_remove_all() {
     v1::ListPodSandboxRequest req;
     v1::ListPodSandboxResponse resp;
-    if (!timed("ListPodSandbox", [&](auto& ctx) { return runtime_->ListPodSandbox(&ctx, req, &resp); }).ok())
+    if (!timed("ListPodSandbox", [&](auto& ctx) {
+           return runtime_->ListPodSandbox(&ctx, req, &resp);
+         }).ok())
       return;
     std::vector<std::string> ids;
     for (const auto& p : resp.items())
@@ -351,14 +378,22 @@ class Bench {
 
   void run() {
     const std::string& s = opts_.scenario;
-    if (s == "pull") scenario_pull();
-    else if (s == "pod") parallel([&](int i) { pod_cycle(i, false); });
-    else if (s == "lifecycle") parallel([&](int i) { pod_cycle(i, true); });
-    else if (s == "exec-sync") scenario_exec_sync();
-    else if (s == "status-storm") scenario_status_storm();
-    else if (s == "pods-up") scenario_pods_up();
-    else if (s == "pods-down") scenario_pods_down();
-    else if (s == "remove-all") scenario_remove_all();
+    if (s == "pull")
+      scenario_pull();
+    else if (s == "pod")
+      parallel([&](int i) { pod_cycle(i, false); });
+    else if (s == "lifecycle")
+      parallel([&](int i) { pod_cycle(i, true); });
+    else if (s == "exec-sync")
+      scenario_exec_sync();
+    else if (s == "status-storm")
+      scenario_status_storm();
+    else if (s == "pods-up")
+      scenario_pods_up();
+    else if (s == "pods-down")
+      scenario_pods_down();
+    else if (s == "remove-all")
+      scenario_remove_all();
   }
 
  private:
@@ -393,8 +428,8 @@ class Progress {
     auto period = tty_ ? std::chrono::seconds(1) : std::chrono::seconds(10);
     while (!cv_.wait_for(lock, period, [this] { return stop_; })) {
       double s = std::chrono::duration<double>(Clock::now() - start).count();
-      std::fprintf(stderr, "%s[%s] %.0fs: %ld calls, %ld errors%s", tty_ ? "\r" : "", label_.c_str(), s,
-                   rec_.calls(), rec_.errors(), tty_ ? "   " : "\n");
+      std::fprintf(stderr, "%s[%s] %.0fs: %ld calls, %ld errors%s", tty_ ? "\r" : "",
+                   label_.c_str(), s, rec_.calls(), rec_.errors(), tty_ ? "   " : "\n");
       printed_ = true;
     }
   }
@@ -409,7 +444,8 @@ class Progress {
   std::thread thread_;
 };
 
-nlohmann::json summarize(const std::map<std::string, OpStats>& ops, const Options& o, double wall_s) {
+nlohmann::json summarize(const std::map<std::string, OpStats>& ops, const Options& o,
+                         double wall_s) {
   nlohmann::json j;
   j["label"] = o.label;
   j["endpoint"] = o.endpoint;
@@ -444,9 +480,9 @@ void print_table(const nlohmann::json& j) {
   if (!j.contains("ops")) return;
   for (const auto& [name, s] : j["ops"].items()) {
     std::cout << fmt::format("{:<18} {:>6} {:>6} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f}\n", name,
-                             s["count"].get<int>(), s["errors"].get<int>(), s["median_ms"].get<double>(),
-                             s["p90_ms"].get<double>(), s["p99_ms"].get<double>(),
-                             s["max_ms"].get<double>());
+                             s["count"].get<int>(), s["errors"].get<int>(),
+                             s["median_ms"].get<double>(), s["p90_ms"].get<double>(),
+                             s["p99_ms"].get<double>(), s["max_ms"].get<double>());
     if (!s["first_error"].get<std::string>().empty())
       std::cout << "    first error: " << s["first_error"].get<std::string>() << "\n";
   }
@@ -458,8 +494,10 @@ int main(int argc, char** argv) {
   Options o;
   CLI::App app{"cri-bench: latency of CRI operations against any CRI endpoint"};
   app.add_option("--endpoint", o.endpoint, "CRI endpoint, unix:///path/to.sock")->required();
-  app.add_option("--scenario", o.scenario, "pull, pod, lifecycle, exec-sync, status-storm, pods-up, pods-down, remove-all")
-      ->check(CLI::IsMember({"pull", "pod", "lifecycle", "exec-sync", "status-storm", "pods-up", "pods-down", "remove-all"}));
+  app.add_option("--scenario", o.scenario,
+                 "pull, pod, lifecycle, exec-sync, status-storm, pods-up, pods-down, remove-all")
+      ->check(CLI::IsMember({"pull", "pod", "lifecycle", "exec-sync", "status-storm", "pods-up",
+                             "pods-down", "remove-all"}));
   app.add_option("--image", o.image, "Image to pull (pull scenario)");
   app.add_option("--container-image", o.container_image,
                  "Image of containers (lifecycle, exec-sync); defaults to --image");
@@ -472,7 +510,8 @@ int main(int argc, char** argv) {
   app.add_option("--label", o.label, "Name of the runtime under test, shown in the output");
   app.add_option("--ids-file", o.ids_file, "pods-up writes pod ids here; pods-down reads them");
   app.add_option("--log-dir", o.log_dir, "Parent of the pods' log directories");
-  app.add_option("--cgroup-parent", o.cgroup_parent, "Cgroup parent of the pods (empty: the runtime's default)");
+  app.add_option("--cgroup-parent", o.cgroup_parent,
+                 "Cgroup parent of the pods (empty: the runtime's default)");
   CLI11_PARSE(app, argc, argv);
   if (o.container_image.empty()) o.container_image = o.image;
   if (o.label.empty()) o.label = o.endpoint;
