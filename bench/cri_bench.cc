@@ -106,6 +106,8 @@ class Recorder {
         return "UNKNOWN";
       case grpc::StatusCode::INTERNAL:
         return "INTERNAL";
+      case grpc::StatusCode::ABORTED:
+        return "ABORTED";
       default:
         return fmt::format("code {}", static_cast<int>(c));
     }
