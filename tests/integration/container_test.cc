@@ -333,7 +333,8 @@ TEST_P(ContainerTest, CommandArgsEnvWorkdirAndLogs) {
   EXPECT_TRUE(contains(env, "FROM_REQUEST=a b\n")) << env;
   EXPECT_TRUE(contains(env, "PATH=/bin\n")) << env;
   EXPECT_EQ(exec_out(e, {"pwd"}), "/work\n");
-  EXPECT_EQ(exec_out(e, {"id"}), "uid=0(root) gid=0(root)\n");
+  // Like containerd and CRI-O: the primary group is among the process groups.
+  EXPECT_EQ(exec_out(e, {"id"}), "uid=0(root) gid=0(root) groups=0(root)\n");
   // The image volume is a writable empty dir.
   EXPECT_EQ(exec_out(e, {"sh", "-c", "ls -A /data; echo x > /data/f && cat /data/f"}), "x\n");
 
