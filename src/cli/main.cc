@@ -2,6 +2,7 @@
 // Everything else lives in libcrid.
 #include <cstdio>
 #include <map>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -9,9 +10,13 @@
 #include "cli/status_command.h"
 #include "config/loader.h"
 #include "daemon/daemon.h"
+#include "sandbox/pause.h"
 #include "util/log.h"
 
 int main(int argc, char** argv) {
+  // Hidden: the init of a pod's shared PID namespace (sandbox/pause.h).
+  if (argc == 2 && std::string_view(argv[1]) == "pause") return crid::sandbox::run_pause_command();
+  crid::sandbox::remember_self_exe();
   // Before any thread exists, so every thread inherits the mask and only the
   // daemon's signal loop sees SIGTERM/SIGINT/SIGHUP.
   crid::block_daemon_signals();

@@ -60,6 +60,7 @@ oci::SandboxInfo sandbox_info(const sandbox::Pod& pod, const std::string& pod_di
   sb.host_ipc = c.namespaces.ipc == sandbox::NamespaceMode::kNode;
   // The same numbering in both layers (CRI's).
   sb.pid_mode = static_cast<oci::NamespaceMode>(static_cast<int>(c.namespaces.pid));
+  if (!pod.infra.empty()) sb.infra_pid_ns_path = fmt::format("/proc/{}/ns/pid", pod.infra.pid);
   sandbox::PodFilePaths files{pod_dir};
   if (fs::exists(files.hosts())) sb.hosts_path = files.hosts();
   if (fs::exists(files.resolv_conf())) sb.resolv_conf_path = files.resolv_conf();
@@ -105,6 +106,12 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr) {
   if (pod.state != sandbox::PodState::kReady)
     return make_error(ErrorKind::kFailedPrecondition, "container {}: pod sandbox {} is not ready",
                       req.name, pod.id);
+  // A dead pause means the pod's PID namespace is gone: joining the path of
+  // a recycled pid would land the container in a stranger's namespace.
+  if (!pod.infra.empty() && !sandbox::pause_alive(pod.infra))
+    return make_error(ErrorKind::kFailedPrecondition,
+                      "container {}: the pause (pid {}) holding the PID namespace of pod {} is gone",
+                      req.name, pod.infra.pid, pod.id);
   auto image = deps_.images.status(req.image_ref);
   if (!image)
     return make_error(ErrorKind::kNotFound, "container {}: image {} not found (pull it first)",

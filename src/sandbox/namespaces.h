@@ -12,9 +12,8 @@
 // up with `nsenter --net=<pin> ip link set lo up`. All through posix_spawn.
 //
 // PID namespaces are not created here: a pod-wide PID namespace (CRI mode
-// POD) needs a long-lived init process to hold it, which is the container
-// layer's infra process; the sandbox only records the mode. NODE uses the
-// host's, CONTAINER gives each container its own.
+// POD) needs a long-lived init to hold it, the pod's pause (sandbox/pause.h).
+// NODE uses the host's, CONTAINER gives each container its own.
 #pragma once
 
 #include <map>

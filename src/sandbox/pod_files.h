@@ -33,6 +33,7 @@ struct PodFilePaths {
   std::string hosts() const { return dir + "/hosts"; }
   std::string resolv_conf() const { return dir + "/resolv.conf"; }
   std::string shm() const { return dir + "/shm"; }
+  std::string infra_pid() const { return dir + "/infra.pid"; }
 };
 
 // Writes hostname, hosts and resolv.conf (the host's /etc/resolv.conf when

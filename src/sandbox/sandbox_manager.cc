@@ -234,6 +234,14 @@ Result<std::string> SandboxManager::run(const PodConfig& config,
                                             sysctls));
   undo.add("unpin namespaces", [ns = pod.ns] { (void)remove_pod_namespaces(ns); });
 
+  if (config.namespaces.pid == NamespaceMode::kPod) {
+    CRID_ASSIGN(pod.infra, start_pause(pod.ns, "pod " + pod.id));
+    undo.add("kill pause", [infra = pod.infra, t] {
+      if (auto st = kill_pause(infra, t); !st) spdlog::error("{} undo: {}", t, st.error().message());
+    });
+    CRID_TRY_CTX(write_infra_file(paths.infra_pid(), pod.infra), "pod {}", pod.id);
+  }
+
   if (!pod.ns.net.empty()) {
     auto net = network_spec(pod, bandwidth, pod_cidr_ ? pod_cidr_() : "");
     CRID_ASSIGN(auto attached, cni_->add(net));
@@ -264,6 +272,9 @@ Status SandboxManager::stop_locked(Pod& pod) {
   auto cfg = config_.get();
   CRID_TRY_CTX(containers_.load()->stop_all(pod.id, cfg->stop_grace_default),
                "stopping the containers of pod {}", pod.id);
+  // Killing the init of the pod's PID namespace ends whatever is left in it.
+  CRID_TRY(kill_pause(pod.infra, t));
+  pod.infra = {};
   // DEL while the netns still exists, so plugins can clean inside it.
   CRID_TRY_CTX(cni_->del(pod.id), "detaching pod {} from the network", pod.id);
   CRID_TRY_CTX(unmount_pod_shm(PodFilePaths{pod_dir(pod.id)}), "pod {}", pod.id);

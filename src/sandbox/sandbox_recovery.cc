@@ -1,6 +1,7 @@
 // Start-up recovery of pod sandboxes: a daemon killed in the middle of
 // RunPodSandbox leaves a pod dir (and maybe pins, shm, a CNI attachment)
-// with no row; a reboot leaves READY rows whose namespaces are gone.
+// with no row; a reboot leaves READY rows whose namespaces (or pause) are
+// gone.
 #include <filesystem>
 #include <set>
 
@@ -23,10 +24,13 @@ void SandboxManager::recover() {
     known.insert(pod.id);
     bool pins_gone = (!pod.ns.net.empty() && !fs::exists(pod.ns.net)) ||
                      (!pod.ns.ipc.empty() && !fs::exists(pod.ns.ipc));
-    if (pod.state == PodState::kReady && pins_gone) {
-      spdlog::warn("[recover pod={}] namespaces are gone (reboot?): marking NOTREADY",
-                   log::short_id(pod.id));
+    bool pause_gone = !pod.infra.empty() && !pause_alive(pod.infra);
+    if (pod.state == PodState::kReady && (pins_gone || pause_gone)) {
+      spdlog::warn("[recover pod={}] {} gone (reboot?): marking NOTREADY", log::short_id(pod.id),
+                   pins_gone ? "namespaces are" : "the pause of its PID namespace is");
       pod.state = PodState::kNotReady;
+      (void)kill_pause(pod.infra, "[recover]");
+      pod.infra = {};
       (void)remove_pod_namespaces(pod.ns);
       pod.ns = {};
       if (auto st = store_->update(pod); !st) spdlog::error("[recover] {}", st.error().message());
@@ -44,6 +48,8 @@ void SandboxManager::recover() {
                  log::short_id(id));
     PodFilePaths paths{it->path()};
     std::string ns = paths.dir + "/ns";
+    if (auto st = kill_pause(read_infra_file(paths.infra_pid()), "[recover]"); !st)
+      spdlog::error("[recover] {}", st.error().message());
     if (auto st = cni_->del(id); !st) spdlog::error("[recover] {}", st.error().message());
     (void)unmount_pod_shm(paths);
     (void)remove_pod_namespaces({ns + "/net", ns + "/ipc", ns + "/uts"});

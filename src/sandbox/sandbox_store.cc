@@ -28,12 +28,14 @@ CREATE TABLE IF NOT EXISTS pods (
   cgroup_parent TEXT NOT NULL,
   labels TEXT NOT NULL,
   annotations TEXT NOT NULL,
+  infra_pid INTEGER NOT NULL DEFAULT 0,
+  infra_start INTEGER NOT NULL DEFAULT 0,
   UNIQUE (name, namespace, uid, attempt)
 ))";
 
 const char* kColumns =
     "id, state, created, config, netns, ipcns, utsns, ips, cni_result, network, "
-    "runtime_handler, cgroup_parent";
+    "runtime_handler, cgroup_parent, infra_pid, infra_start";
 
 Result<Pod> row_to_pod(const store::Statement& s) {
   Pod p;
@@ -50,6 +52,8 @@ Result<Pod> row_to_pod(const store::Statement& s) {
   p.network_name = s.text(9);
   p.runtime_handler = s.text(10);
   p.cgroup_parent = s.text(11);
+  p.infra.pid = static_cast<pid_t>(s.integer(12));
+  p.infra.start_time = static_cast<uint64_t>(s.integer(13));
   return p;
 }
 
@@ -57,6 +61,12 @@ Result<Pod> row_to_pod(const store::Statement& s) {
 
 Result<std::unique_ptr<SandboxStore>> SandboxStore::open(store::Database& db) {
   CRID_TRY_CTX(db.ensure_schema(kSchema), "creating the pods table");
+  // Tables made before the pause existed lack its columns.
+  if (!db.prepare("SELECT infra_pid FROM pods LIMIT 0")) {
+    CRID_TRY_CTX(db.exec("ALTER TABLE pods ADD COLUMN infra_pid INTEGER NOT NULL DEFAULT 0; "
+                         "ALTER TABLE pods ADD COLUMN infra_start INTEGER NOT NULL DEFAULT 0"),
+                 "adding the pause columns to the pods table");
+  }
   return std::unique_ptr<SandboxStore>(new SandboxStore(db));
 }
 
@@ -80,7 +90,8 @@ Status SandboxStore::insert(const Pod& p) {
     CRID_ASSIGN(auto s, db_.prepare(
         "INSERT INTO pods (id, name, namespace, uid, attempt, state, created, config, netns, "
         "ipcns, utsns, ips, cni_result, network, runtime_handler, cgroup_parent, labels, "
-        "annotations) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"));
+        "annotations, infra_pid, infra_start) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
+        "?14,?15,?16,?17,?18,?19,?20)"));
     const auto& m = p.config.metadata;
     s.bind(1, p.id).bind(2, m.name).bind(3, m.namespace_).bind(4, m.uid)
         .bind(5, int64_t{m.attempt}).bind(6, int64_t{static_cast<int>(p.state)})
@@ -88,7 +99,8 @@ Status SandboxStore::insert(const Pod& p) {
         .bind(10, p.ns.ipc).bind(11, p.ns.uts).bind(12, json(p.ips).dump())
         .bind(13, p.cni_result).bind(14, p.network_name).bind(15, p.runtime_handler)
         .bind(16, p.cgroup_parent).bind(17, json(p.config.labels).dump())
-        .bind(18, json(p.config.annotations).dump());
+        .bind(18, json(p.config.annotations).dump()).bind(19, int64_t{p.infra.pid})
+        .bind(20, static_cast<int64_t>(p.infra.start_time));
     return s.run();
   });
 }
@@ -96,9 +108,11 @@ Status SandboxStore::insert(const Pod& p) {
 Status SandboxStore::update(const Pod& p) {
   return db_.transaction([&]() -> Status {
     CRID_ASSIGN(auto s, db_.prepare("UPDATE pods SET state=?2, netns=?3, ipcns=?4, utsns=?5, "
-                                    "ips=?6, cni_result=?7 WHERE id=?1"));
+                                    "ips=?6, cni_result=?7, infra_pid=?8, infra_start=?9 "
+                                    "WHERE id=?1"));
     s.bind(1, p.id).bind(2, int64_t{static_cast<int>(p.state)}).bind(3, p.ns.net)
-        .bind(4, p.ns.ipc).bind(5, p.ns.uts).bind(6, json(p.ips).dump()).bind(7, p.cni_result);
+        .bind(4, p.ns.ipc).bind(5, p.ns.uts).bind(6, json(p.ips).dump()).bind(7, p.cni_result)
+        .bind(8, int64_t{p.infra.pid}).bind(9, static_cast<int64_t>(p.infra.start_time));
     return s.run();
   });
 }

@@ -9,6 +9,7 @@
 
 #include "network/cni_invoker.h"
 #include "sandbox/namespaces.h"
+#include "sandbox/pause.h"
 #include "sandbox/pod_files.h"
 
 namespace crid::sandbox {
@@ -52,6 +53,7 @@ struct Pod {
   std::string runtime_handler;
   std::string cgroup_parent;  // effective (config's or the default)
   PodNamespaces ns;           // pins; empty for host namespaces
+  InfraProcess infra;         // the pause of a pid-mode POD pod, while it runs
   std::vector<std::string> ips;
   std::string cni_result;     // JSON of the final ADD result ("" when none)
   std::string network_name;

@@ -25,8 +25,9 @@ grpc::Status RuntimeServiceImpl::PodSandboxStatus(grpc::ServerContext*,
     nlohmann::json cni = pod->cni_result.empty()
                              ? nlohmann::json()
                              : nlohmann::json::parse(pod->cni_result, nullptr, false);
-    // pid 0: crid keeps no infra process; the namespaces are pinned by path.
-    nlohmann::json info = {{"pid", 0},
+    // pid 0: no infra process (only a pod-wide PID namespace needs one; the
+    // other namespaces are pinned by path).
+    nlohmann::json info = {{"pid", pod->infra.pid},
                            {"netns", pod->ns.net},
                            {"ipcns", pod->ns.ipc},
                            {"utsns", pod->ns.uts},

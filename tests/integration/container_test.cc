@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -99,7 +100,8 @@ class ContainerTest : public ::testing::TestWithParam<std::string> {
   std::string handler() const { return GetParam(); }
   v1::RuntimeService::Stub& rt() { return crid_->runtime(); }
 
-  std::string run_pod(const std::string& name, bool privileged = false) {
+  std::string run_pod(const std::string& name, bool privileged = false,
+                      v1::NamespaceMode pid_mode = v1::CONTAINER) {
     v1::RunPodSandboxRequest req;
     auto* c = req.mutable_config();
     c->mutable_metadata()->set_name(name);
@@ -109,6 +111,7 @@ class ContainerTest : public ::testing::TestWithParam<std::string> {
     c->set_log_directory(crid_->dir().file("logs/" + name));
     auto* ns = c->mutable_linux()->mutable_security_context()->mutable_namespace_options();
     ns->set_network(v1::NODE);
+    ns->set_pid(pid_mode);
     c->mutable_linux()->mutable_security_context()->set_privileged(privileged);
     req.set_runtime_handler(handler());
     pod_configs_[name] = *c;
@@ -711,6 +714,123 @@ TEST_P(ContainerTest, DaemonRestartKeepsContainersAndSeesExitsMissedMeanwhile) {
     ASSERT_TRUE(remove(id).ok());
     expect_no_trace(id);
   }
+}
+
+// The pod's pause process (verbose PodSandboxStatus "pid"), 0 for none.
+pid_t pause_pid(v1::RuntimeService::Stub& rt, const std::string& pod) {
+  v1::PodSandboxStatusRequest req;
+  req.set_pod_sandbox_id(pod);
+  req.set_verbose(true);
+  v1::PodSandboxStatusResponse resp;
+  auto st = rt.PodSandboxStatus(call_context().get(), req, &resp);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  if (!st.ok()) return 0;
+  return nlohmann::json::parse(resp.info().at("info")).value("pid", 0);
+}
+
+// A process that runs (zombies count as gone: this machine's init may not
+// reap the orphans it inherits).
+bool process_runs(pid_t pid) {
+  std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+  auto close = stat.rfind(')');
+  return close != std::string::npos && stat.size() > close + 2 && stat[close + 2] != 'Z';
+}
+
+std::string cmdline_of(pid_t pid) {
+  std::string c = read_text("/proc/" + std::to_string(pid) + "/cmdline");
+  std::replace(c.begin(), c.end(), '\0', ' ');
+  return c;
+}
+
+TEST_P(ContainerTest, PodWidePidNamespaceIsSharedAndHeldByThePause) {
+  std::string pod = run_pod("sharedpid", false, v1::POD);
+  pid_t pause = pause_pid(rt(), pod);
+  ASSERT_GT(pause, 0);
+  EXPECT_TRUE(process_runs(pause));
+  EXPECT_TRUE(cmdline_of(pause).ends_with(" pause ")) << cmdline_of(pause);
+  EXPECT_TRUE(fsys::exists(crid_->runroot() + "/pods/" + pod + "/infra.pid"));
+
+  std::string a = run_ok(pod, config("a", {"/bin/sleep", "1000"}));
+  std::string b = run_ok(pod, config("b", {"/bin/sleep", "1001"}));
+  EXPECT_TRUE(contains(exec_out(a, {"cat", "/proc/1/cmdline"}), "pause"));
+  // Every process of the namespace, seen from a: the pause and both sleeps.
+  std::string all = exec_out(a, {"sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"});
+  EXPECT_TRUE(contains(all, "sleep 1000")) << all;
+  EXPECT_TRUE(contains(all, "sleep 1001")) << all;
+  EXPECT_TRUE(contains(exec_out(b, {"ps"}), "sleep 1000"));
+  // The host pid namespace's view agrees: a's process is in the pause's.
+  pid_t a_pid = pid_of(a);
+  ASSERT_GT(a_pid, 0);
+  EXPECT_EQ(fsys::read_symlink("/proc/" + std::to_string(a_pid) + "/ns/pid"),
+            fsys::read_symlink("/proc/" + std::to_string(pause) + "/ns/pid"));
+
+  // A pod without the mode: the container's program is its PID 1.
+  std::string own_pod = run_pod("ownpid");
+  EXPECT_EQ(pause_pid(rt(), own_pod), 0);
+  std::string own = run_ok(own_pod, config("own", {"/bin/sleep", "1002"}));
+  EXPECT_EQ(exec_out(own, {"cat", "/proc/1/cmdline"}), std::string("/bin/sleep\0" "1002\0", 16));
+  EXPECT_FALSE(contains(exec_out(own, {"ps"}), "sleep 1000"));
+
+  // A daemon killed and restarted leaves the pause alone; new containers join
+  // it. Not under crun here: its test daemon runs in a private mount
+  // namespace made afresh at each start, where the old one's pin mounts
+  // do not exist.
+  std::vector<std::string> ctrs = {a, b};
+  if (handler() == "runc") {
+    crid_->stop(SIGKILL);
+    std::string err;
+    ASSERT_TRUE(crid_->start(&err)) << err;
+    EXPECT_TRUE(process_runs(pause));
+    EXPECT_EQ(pause_pid(rt(), pod), pause);
+    std::string c = run_ok(pod, config("c", {"/bin/sleep", "1003"}));
+    EXPECT_TRUE(contains(exec_out(c, {"cat", "/proc/1/cmdline"}), "pause"));
+    EXPECT_TRUE(contains(exec_out(c, {"ps"}), "sleep 1000"));
+    ctrs.push_back(c);
+  }
+
+  // Stop kills the pause (and with it the namespace); twice is fine.
+  v1::StopPodSandboxRequest sreq;
+  sreq.set_pod_sandbox_id(pod);
+  v1::StopPodSandboxResponse sresp;
+  for (int i = 0; i < 2; ++i) {
+    auto st = rt().StopPodSandbox(call_context(120s).get(), sreq, &sresp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  EXPECT_FALSE(process_runs(pause));
+  EXPECT_EQ(pause_pid(rt(), pod), 0);
+  for (auto& id : ctrs) {
+    v1::ContainerStatusResponse s;
+    ASSERT_TRUE(status(id, &s).ok());
+    EXPECT_EQ(s.status().state(), v1::CONTAINER_EXITED) << id;
+  }
+  v1::RemovePodSandboxRequest rreq;
+  rreq.set_pod_sandbox_id(pod);
+  v1::RemovePodSandboxResponse rresp;
+  auto st = rt().RemovePodSandbox(call_context(120s).get(), rreq, &rresp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_FALSE(fsys::exists(crid_->runroot() + "/pods/" + pod));
+  for (auto& id : ctrs) expect_no_trace(id);
+}
+
+// The pause dies while no daemon runs: the pod comes back NOTREADY and
+// refuses new containers rather than joining a recycled pid's namespace.
+TEST_P(ContainerTest, PodWhosePauseDiedIsNotReadyAfterRestart) {
+  std::string pod = run_pod("deadpause", false, v1::POD);
+  pid_t pause = pause_pid(rt(), pod);
+  ASSERT_GT(pause, 0);
+  crid_->stop(SIGKILL);
+  ASSERT_EQ(::kill(pause, SIGKILL), 0);
+  for (int i = 0; i < 200 && process_runs(pause); ++i) std::this_thread::sleep_for(50ms);
+  std::string err;
+  ASSERT_TRUE(crid_->start(&err)) << err;
+  v1::PodSandboxStatusRequest req;
+  req.set_pod_sandbox_id(pod);
+  v1::PodSandboxStatusResponse resp;
+  ASSERT_TRUE(rt().PodSandboxStatus(call_context().get(), req, &resp).ok());
+  EXPECT_EQ(resp.status().state(), v1::SANDBOX_NOTREADY);
+  std::string id;
+  EXPECT_EQ(create(pod, config("late", {"/bin/sleep", "1000"}), &id).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, ContainerTest, ::testing::Values("runc", "crun"),

@@ -465,6 +465,39 @@ TEST_F(PodSandboxTest, MissingPluginFailsNamingItAndLeavesNothing) {
   EXPECT_EQ(list.items_size(), 0);
 }
 
+// Live `crid pause` processes on the machine (zombies excluded).
+int running_pauses() {
+  int n = 0;
+  for (auto& p : std::filesystem::directory_iterator("/proc")) {
+    if (p.path().filename().string().find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::ifstream cf(p.path() / "cmdline"), sf(p.path() / "stat");
+    std::string cmdline((std::istreambuf_iterator<char>(cf)), {});
+    std::string stat((std::istreambuf_iterator<char>(sf)), {});
+    auto close = stat.rfind(')');
+    bool zombie = close != std::string::npos && stat.size() > close + 2 && stat[close + 2] == 'Z';
+    if (!zombie && cmdline.ends_with(std::string("/crid\0pause\0", 12))) ++n;
+  }
+  return n;
+}
+
+// A pod-wide PID namespace's pause is undone with the rest when a later
+// step of RunPodSandbox fails.
+TEST_F(PodSandboxTest, FailedRunKillsThePauseOfAPodWidePidNamespace) {
+  std::ofstream(net().conflist_path())
+      << net().conflist({R"({"type": "crid-no-such-plugin"})"});
+  int before = running_pauses();
+  auto c = pod_config("pidpod");
+  c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
+  std::string id;
+  auto st = run(c, &id);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.error_message().find("crid-no-such-plugin"), std::string::npos)
+      << st.error_message();
+  EXPECT_EQ(running_pauses(), before);
+  expect_nothing_left();
+}
+
 TEST_F(PodSandboxTest, RestartCleansUpAPodWhoseRunNeverCommitted) {
   // Losing the database row is what a SIGKILL between CNI ADD and the final
   // INSERT looks like: the restarted daemon must tear the pod down.

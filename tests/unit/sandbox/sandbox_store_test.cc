@@ -42,6 +42,7 @@ class SandboxStoreTest : public ::testing::Test {
     p.ips = {"10.1.0.2", "fd00::2"};
     p.cni_result = R"({"cniVersion":"1.0.0"})";
     p.network_name = "net1";
+    p.infra = {4242, 987654321};
     return p;
   }
 
@@ -72,6 +73,8 @@ TEST_F(SandboxStoreTest, RoundTripsEveryField) {
   EXPECT_EQ(p.ips, in.ips);
   EXPECT_EQ(p.cni_result, in.cni_result);
   EXPECT_EQ(p.state, PodState::kReady);
+  EXPECT_EQ(p.infra.pid, 4242);
+  EXPECT_EQ(p.infra.start_time, 987654321u);
 }
 
 TEST_F(SandboxStoreTest, NameQuadrupleIsUniqueAndTheErrorNamesTheHolder) {
@@ -93,6 +96,7 @@ TEST_F(SandboxStoreTest, UpdateListAndRemove) {
   ASSERT_TRUE(store_->insert(b).ok());
   b.state = PodState::kNotReady;
   b.ns = {};
+  b.infra = {};
   ASSERT_TRUE(store_->update(b).ok());
   auto all = store_->list();
   ASSERT_TRUE(all.ok());
@@ -100,10 +104,48 @@ TEST_F(SandboxStoreTest, UpdateListAndRemove) {
   EXPECT_EQ((*all)[1].id, "b2");
   EXPECT_EQ((*all)[1].state, PodState::kNotReady);
   EXPECT_EQ((*all)[1].ns.net, "");
+  EXPECT_TRUE((*all)[1].infra.empty());
   ASSERT_TRUE(store_->remove("a1").ok());
   ASSERT_TRUE(store_->remove("a1").ok());
   EXPECT_FALSE(store_->get("a1")->has_value());
   EXPECT_EQ(store_->list()->size(), 1u);
+}
+
+// A pods table from before the pause columns gets them, its rows reading
+// as "no pause".
+TEST(SandboxStoreMigration, OldTableGainsThePauseColumns) {
+  char tmpl[] = "/tmp/crid-podstore-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  {
+    auto db = store::Database::open(dir + "/crid.db");
+    ASSERT_TRUE(db.ok());
+    PodConfig config;
+    config.metadata = {"n", "u", "ns", 0};
+    ASSERT_TRUE((*db)->exec(R"(CREATE TABLE pods (id TEXT PRIMARY KEY, name TEXT NOT NULL,
+        namespace TEXT NOT NULL, uid TEXT NOT NULL, attempt INTEGER NOT NULL,
+        state INTEGER NOT NULL, created INTEGER NOT NULL, config TEXT NOT NULL,
+        netns TEXT NOT NULL, ipcns TEXT NOT NULL, utsns TEXT NOT NULL, ips TEXT NOT NULL,
+        cni_result TEXT NOT NULL, network TEXT NOT NULL, runtime_handler TEXT NOT NULL,
+        cgroup_parent TEXT NOT NULL, labels TEXT NOT NULL, annotations TEXT NOT NULL,
+        UNIQUE (name, namespace, uid, attempt));
+      INSERT INTO pods VALUES ('old1', 'n', 'ns', 'u', 0, 0, 1, ')" + config_to_json(config) +
+                            R"(', '', '', '', '[]', '', '', 'runc', '', '{}', '{}'))").ok());
+    auto store = SandboxStore::open(**db);
+    ASSERT_TRUE(store.ok()) << store.error().message();
+    auto old = (*store)->get("old1");
+    ASSERT_TRUE(old.ok() && old->has_value()) << (old.ok() ? "" : old.error().message());
+    EXPECT_TRUE((**old).infra.empty());
+    Pod p = **old;
+    p.infra = {77, 88};
+    ASSERT_TRUE((*store)->update(p).ok());
+  }
+  auto db = store::Database::open(dir + "/crid.db");  // reopening migrates nothing twice
+  ASSERT_TRUE(db.ok());
+  auto store = SandboxStore::open(**db);
+  ASSERT_TRUE(store.ok()) << store.error().message();
+  EXPECT_EQ((*(*store)->get("old1"))->infra.pid, 77);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

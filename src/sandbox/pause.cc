@@ -1,0 +1,167 @@
+#include "sandbox/pause.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+#include <thread>
+
+#include "util/fs.h"
+#include "util/process.h"
+
+namespace crid::sandbox {
+
+namespace {
+
+std::string g_self_exe;
+
+// Fields of /proc/<pid>/stat after the command name: state (3) and
+// starttime (22).
+bool read_stat(pid_t pid, char* state, uint64_t* start) {
+  auto text = fs::read_file(fmt::format("/proc/{}/stat", pid), 4096);
+  if (!text) return false;
+  auto close = text->rfind(')');
+  if (close == std::string::npos) return false;
+  std::istringstream in(text->substr(close + 2));
+  std::string field;
+  in >> *state;
+  for (int i = 4; i <= 22 && in >> field; ++i)
+    if (i == 22) *start = std::strtoull(field.c_str(), nullptr, 10);
+  return !in.fail();
+}
+
+bool is_pause_cmdline(pid_t pid) {
+  auto text = fs::read_file(fmt::format("/proc/{}/cmdline", pid), 4096);
+  if (!text) return false;
+  auto nul = text->find('\0');
+  return nul != std::string::npos && text->compare(nul + 1, std::string::npos,
+                                                    std::string("pause\0", 6)) == 0;
+}
+
+void loop_as_init() {
+  sigset_t wanted;
+  sigemptyset(&wanted);
+  for (int s : {SIGTERM, SIGINT, SIGCHLD}) sigaddset(&wanted, s);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&wanted, &sig) != 0) continue;
+    if (sig == SIGTERM || sig == SIGINT) return;
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+  }
+}
+
+}  // namespace
+
+int run_pause_command() {
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, nullptr);
+  if (getpid() != 1) {
+    // Launcher: single-threaded here, so fork is safe.
+    if (unshare(CLONE_NEWPID) != 0) {
+      std::perror("crid pause: unshare(CLONE_NEWPID)");
+      return 1;
+    }
+    pid_t init = fork();
+    if (init < 0) {
+      std::perror("crid pause: fork");
+      return 1;
+    }
+    if (init > 0) {
+      std::printf("%d\n", init);
+      return 0;
+    }
+    // Its own session, stdio on /dev/null and no other fd or cwd held, so
+    // it neither dies with the daemon nor pins anything of it.
+    setsid();
+    int null = ::open("/dev/null", O_RDWR);
+    for (int fd = 0; fd <= 2; ++fd) dup2(null, fd);
+    ::close_range(3, ~0U, 0);
+    if (::chdir("/") != 0) return 1;
+  }
+  loop_as_init();
+  return 0;
+}
+
+void remember_self_exe() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) g_self_exe.assign(buf, n);
+}
+
+const std::string& self_exe() {
+  if (g_self_exe.empty()) remember_self_exe();
+  return g_self_exe;
+}
+
+Result<InfraProcess> start_pause(const PodNamespaces& pins, const std::string& what) {
+  if (self_exe().empty())
+    return make_error(ErrorKind::kInternal, "{}: cannot tell crid's own path for the pause",
+                      what);
+  CRID_ASSIGN(std::string nsenter, find_system_program("nsenter"));
+  SpawnOptions opts;
+  opts.argv = {nsenter};
+  if (!pins.net.empty()) opts.argv.push_back("--net=" + pins.net);
+  if (!pins.ipc.empty()) opts.argv.push_back("--ipc=" + pins.ipc);
+  if (!pins.uts.empty()) opts.argv.push_back("--uts=" + pins.uts);
+  // A pod on the host's namespaces needs no nsenter.
+  if (opts.argv.size() == 1) opts.argv.clear();
+  else opts.argv.push_back("--");
+  opts.argv.insert(opts.argv.end(), {self_exe(), "pause"});
+  opts.timeout = std::chrono::seconds(30);
+  CRID_ASSIGN(ProcessOutput out, run_process(opts));
+  if (!out.success())
+    return make_error(ErrorKind::kInternal, "{}: starting the pause: {}", what, out.describe());
+  InfraProcess p;
+  p.pid = static_cast<pid_t>(std::strtol(out.out.c_str(), nullptr, 10));
+  char state = 0;
+  if (p.pid <= 0 || !read_stat(p.pid, &state, &p.start_time))
+    return make_error(ErrorKind::kInternal, "{}: the pause did not report a live pid (\"{}\")",
+                      what, out.out);
+  return p;
+}
+
+bool pause_alive(const InfraProcess& p) {
+  if (p.empty()) return false;
+  char state = 0;
+  uint64_t start = 0;
+  if (!read_stat(p.pid, &state, &start)) return false;
+  return state != 'Z' && state != 'X' && start == p.start_time && is_pause_cmdline(p.pid);
+}
+
+Status kill_pause(const InfraProcess& p, const std::string& what) {
+  if (!pause_alive(p)) return Ok();
+  if (::kill(p.pid, SIGKILL) != 0 && errno != ESRCH)
+    return sys_error("{}: killing the pause (pid {})", what, p.pid);
+  // Not our child (its launcher exited), so poll instead of waitpid.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (pause_alive(p)) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return make_error(ErrorKind::kInternal, "{}: the pause (pid {}) survived SIGKILL", what,
+                        p.pid);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return Ok();
+}
+
+Status write_infra_file(const std::string& path, const InfraProcess& p) {
+  return fs::write_file_atomic(path, fmt::format("{} {}\n", p.pid, p.start_time), 0644);
+}
+
+InfraProcess read_infra_file(const std::string& path) {
+  InfraProcess p;
+  auto text = fs::read_file(path, 256);
+  if (!text) return p;
+  std::istringstream in(*text);
+  in >> p.pid >> p.start_time;
+  if (in.fail()) return {};
+  return p;
+}
+
+}  // namespace crid::sandbox

@@ -1,0 +1,53 @@
+// The infra ("pause") process of a pod that shares one PID namespace among
+// its containers (CRI pid mode POD). Unlike net/ipc/uts, a PID namespace
+// cannot be pinned by a bind mount alone: it dies with its init. So crid
+// runs itself as that init (`crid pause`), inside the pod's pinned
+// namespaces, and containers join /proc/<pause pid>/ns/pid.
+//
+// Launch: nsenter joins the pins and execs `crid pause`; that process
+// unshares a PID namespace, forks the init (PID 1 there), prints the init's
+// host pid and exits, so the daemon reaps its own child at once and the
+// init, in its own session, outlives any daemon restart.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "sandbox/namespaces.h"
+#include "util/result.h"
+
+namespace crid::sandbox {
+
+// A pause process, identified by pid plus its start time (clock ticks since
+// boot) so a recycled pid is never mistaken for it.
+struct InfraProcess {
+  pid_t pid = 0;
+  uint64_t start_time = 0;
+  bool empty() const { return pid <= 0; }
+};
+
+// The body of `crid pause`; returns the exit code.
+int run_pause_command();
+
+// Records /proc/self/exe; call once at start-up, before anything can
+// replace the binary on disk.
+void remember_self_exe();
+const std::string& self_exe();
+
+// Starts the pause inside the pinned namespaces.
+Result<InfraProcess> start_pause(const PodNamespaces& pins, const std::string& what);
+
+// True while that very process runs (not a zombie, not a reused pid).
+bool pause_alive(const InfraProcess& p);
+
+// SIGKILLs the pause (the kernel then kills everything in its PID
+// namespace) and waits until it is gone. A pause already gone is fine.
+Status kill_pause(const InfraProcess& p, const std::string& what);
+
+// "<pid> <start time>" files: <runroot>/pods/<id>/infra.pid.
+Status write_infra_file(const std::string& path, const InfraProcess& p);
+InfraProcess read_infra_file(const std::string& path);
+
+}  // namespace crid::sandbox
