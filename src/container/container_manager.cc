@@ -1,5 +1,6 @@
 #include "container/container_manager.h"
 
+#include <algorithm>
 #include <signal.h>
 
 #include <nlohmann/json.hpp>
@@ -111,7 +112,9 @@ void ContainerManager::record_exit(Entry& e, int code, int64_t finished_ns, bool
   if (e.rec.state == ContainerState::kExited) return;
   e.rec.state = ContainerState::kExited;
   e.rec.exit_code = code;
-  e.rec.finished_ns = finished_ns;
+  // The finish time is the exit file's mtime, which the kernel takes from its
+  // coarse clock (a tick behind): never let a quick exit predate the start.
+  e.rec.finished_ns = std::max(finished_ns, e.rec.started_ns);
   e.rec.reason = exit_reason(code, oom_killed);
   e.rec.message = oom_killed ? "the container exceeded its memory limit" : "";
   e.rec.pid = 0;

@@ -611,16 +611,21 @@ Result<ExecResult> ConmonRuntime::exec_sync(const std::string& id, const ExecSyn
   so.argv = runtime_argv(rec, {"exec", "--process", process_file, "--pid-file", pid_file, id});
   so.timeout = opts.timeout;
   so.max_output = opts.max_output;
+  // At the timeout, kill the exec'd process (and what it started) first and
+  // let the runtime reap it: killing the runtime instead would orphan it to
+  // the container's PID 1, which need not reap, leaving a zombie behind.
+  so.on_timeout = [&pid_file](pid_t) {
+    if (auto pid = read_pid_file(pid_file)) kill_process_tree(*pid);
+  };
   CRID_ASSIGN(auto out, run_process(so));
   ExecResult r;
   r.out = std::move(out.out);
   r.err = std::move(out.err);
   r.truncated = out.truncated;
   if (out.timed_out) {
-    // Killing the runtime leaves the exec'd process running inside the
-    // container; kill it and whatever it started.
-    auto pid = read_pid_file(pid_file);
-    if (pid) kill_process_tree(*pid);
+    // Normally gone already (on_timeout); this covers a runtime that had not
+    // written the pid file by then.
+    if (auto pid = read_pid_file(pid_file)) kill_process_tree(*pid);
     r.timed_out = true;
     r.exit_code = -1;
     return r;

@@ -102,9 +102,15 @@ Result<ProcessOutput> run_process(const SpawnOptions& opts) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
+        if (result.timed_out || !opts.on_timeout) {
+          ::kill(pid, SIGKILL);
+          result.timed_out = true;
+          break;
+        }
         result.timed_out = true;
-        ::kill(pid, SIGKILL);
-        break;
+        opts.on_timeout(pid);
+        deadline = std::chrono::steady_clock::now() + opts.stop_grace;
+        continue;
       }
       wait_ms = static_cast<int>(left.count());
     }

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,11 @@ struct SpawnOptions {
   std::string stdin_data;                       // written to the child's stdin
   std::chrono::milliseconds timeout{0};         // 0: no timeout
   size_t max_output = 16 << 20;                 // per stream; extra is dropped
+  // Called at the timeout instead of SIGKILLing the child, which is then
+  // given `stop_grace` to exit by itself (e.g. `runc exec` reaping the
+  // process this callback killed) before it is SIGKILLed after all.
+  std::function<void(pid_t)> on_timeout;
+  std::chrono::milliseconds stop_grace{std::chrono::seconds(10)};
 };
 
 struct ProcessOutput {

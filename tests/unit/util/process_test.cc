@@ -44,3 +44,38 @@ TEST(RunProcess, EnvironmentIsExplicitWhenGiven) {
 
 }  // namespace
 }  // namespace crid
+
+namespace crid {
+namespace {
+
+TEST(RunProcess, OnTimeoutLetsTheChildFinishByItself) {
+  // The child traps TERM and exits 5; on_timeout sends TERM instead of the
+  // default SIGKILL, so the exit status is the child's own.
+  bool called = false;
+  SpawnOptions opts{.argv = {"/bin/sh", "-c", "trap 'exit 5' TERM; while :; do sleep 0.05; done"},
+                    .timeout = std::chrono::milliseconds(300)};
+  opts.on_timeout = [&](pid_t pid) {
+    called = true;
+    ::kill(pid, SIGTERM);
+  };
+  auto r = run_process(opts);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(called);
+  EXPECT_TRUE(r->timed_out);
+  EXPECT_EQ(r->signal, 0);
+  EXPECT_EQ(r->exit_code, 5);
+}
+
+TEST(RunProcess, OnTimeoutFallsBackToSigkillAfterTheGrace) {
+  SpawnOptions opts{.argv = {"/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"},
+                    .timeout = std::chrono::milliseconds(200)};
+  opts.on_timeout = [](pid_t pid) { ::kill(pid, SIGTERM); };
+  opts.stop_grace = std::chrono::milliseconds(200);
+  auto r = run_process(opts);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->timed_out);
+  EXPECT_EQ(r->signal, SIGKILL);
+}
+
+}  // namespace
+}  // namespace crid
