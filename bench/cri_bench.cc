@@ -337,15 +337,19 @@ class Bench {
     for (auto& t : pollers) t.join();
   }
 
-  // pods-up leaves `iterations` pods running and writes their ids to
-  // --ids-file; pods-down stops and removes the pods listed there. Together
-  // they let a caller measure a daemon while many pods are up.
+  // pods-up leaves `iterations` pods running (each with one running
+  // container when --container-image or --image is given) and writes their
+  // ids to --ids-file; pods-down stops and removes the pods listed there.
+  // Together they let a caller measure a daemon while many pods are up.
   void scenario_pods_up() {
     std::mutex mu;
     std::vector<std::string> ids;
     parallel([&](int i) {
-      std::string id = run_pod(pod_config(i));
+      auto cfg = pod_config(i);
+      std::string id = run_pod(cfg);
       if (id.empty()) return;
+      bool started = false;
+      if (!opts_.container_image.empty()) start_container(id, cfg, i, &started);
       std::lock_guard lock(mu);
       ids.push_back(id);
     });
