@@ -75,13 +75,16 @@ class StatsTest : public ::testing::Test {
     crid_->stop();
     // The pods' cgroups are the kubelet's to remove; here the test is the kubelet.
     for (const auto& [name, cfg] : pod_configs_)
-      EXPECT_TRUE(runtime::remove_cgroup(cfg.linux().cgroup_parent()));
+      if (!cfg.linux().cgroup_parent().empty())
+        EXPECT_TRUE(runtime::remove_cgroup(cfg.linux().cgroup_parent()));
     EXPECT_TRUE(runtime::remove_cgroup(cgroup_top_));
   }
 
   v1::RuntimeService::Stub& rt() { return crid_->runtime(); }
 
-  std::string run_pod(const std::string& name) {
+  // `own_cgroup`: a cgroup parent of its own, as the kubelet gives pods;
+  // else the daemon's default parent, shared by every such pod.
+  std::string run_pod(const std::string& name, bool own_cgroup = true) {
     v1::RunPodSandboxRequest req;
     auto* c = req.mutable_config();
     c->mutable_metadata()->set_name(name);
@@ -90,7 +93,7 @@ class StatsTest : public ::testing::Test {
     c->set_hostname(name);
     c->set_log_directory(crid_->dir().file("logs/" + name));
     (*c->mutable_labels())["pod"] = name;
-    c->mutable_linux()->set_cgroup_parent(cgroup_top_ + "/" + name);
+    if (own_cgroup) c->mutable_linux()->set_cgroup_parent(cgroup_top_ + "/" + name);
     pod_configs_[name] = *c;
     v1::RunPodSandboxResponse resp;
     auto st = rt().RunPodSandbox(call_context().get(), req, &resp);
@@ -273,6 +276,31 @@ TEST_F(StatsTest, TrafficBetweenPodsShowsInNetworkCounters) {
   EXPECT_EQ(iface(after_a, "eth0")->rx_errors().value(), 0u);
   EXPECT_EQ(after_a.linux().network().default_interface().rx_bytes().value(),
             iface(after_a, "eth0")->rx_bytes().value());
+}
+
+TEST_F(StatsTest, PodOnTheSharedDefaultParentIsTheSumOfItsContainers) {
+  std::string pod = run_pod("shared", false);
+  std::string other = run_pod("neighbour", false);
+  run_container(other, "busy", "while :; do :; done");
+  run_container(pod, "burn", "while :; do :; done");
+  run_container(pod, "idle", "sleep 3600");
+  v1::PodSandboxStats ps;
+  ASSERT_TRUE(eventually([&] {
+    ps = pod_stats(pod);
+    return ps.linux().containers_size() == 2 && ps.linux().has_cpu() &&
+           ps.linux().cpu().has_usage_nano_cores();
+  }));
+  uint64_t cpu = 0, ws = 0, nano = 0;
+  for (const auto& c : ps.linux().containers()) {
+    cpu += c.cpu().usage_core_nano_seconds().value();
+    nano += c.cpu().usage_nano_cores().value();
+    ws += c.memory().working_set_bytes().value();
+  }
+  // Same samples, summed: the neighbour pod's busy loop is not in there.
+  EXPECT_EQ(ps.linux().cpu().usage_core_nano_seconds().value(), cpu);
+  EXPECT_EQ(ps.linux().cpu().usage_nano_cores().value(), nano);
+  EXPECT_EQ(ps.linux().memory().working_set_bytes().value(), ws);
+  EXPECT_GE(ps.linux().process().process_count().value(), 2u);
 }
 
 TEST_F(StatsTest, UnknownIdsAreNotFoundNamingTheId) {
