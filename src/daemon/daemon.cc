@@ -88,6 +88,8 @@ Status run_daemon(const ConfigSources& sources, Config cfg) {
   CRID_ASSIGN(backend.containers,
               container::ContainerManager::open({holder, *backend.db, *backend.pods, *backend.images,
                                                  *backend.runtime}));
+  backend.stats = std::make_unique<stats::StatsService>(stats::StatsService::Deps{
+      *backend.containers, *backend.pods, stats::CgroupReader::for_host(), cfg.root + "/containers"});
   server::RuntimeServiceImpl runtime_service(backend);
   server::ImageServiceImpl image_service(backend);
 

@@ -13,6 +13,7 @@
 #include "image/image_service.h"
 #include "runtime/oci_runtime.h"
 #include "sandbox/sandbox_manager.h"
+#include "stats/stats_service.h"
 #include "store/database.h"
 
 namespace crid::server {
@@ -39,6 +40,9 @@ struct Backend {
   // lifecycle over it; declared last so they go first.
   std::unique_ptr<runtime::OciRuntime> runtime;
   std::unique_ptr<container::ContainerManager> containers;
+  // Container and pod statistics over the two above; declared after them
+  // so it goes first (its background thread stops before they do).
+  std::unique_ptr<stats::StatsService> stats;
 
   std::string current_pod_cidr() {
     std::lock_guard lock(pod_cidr_mu);
