@@ -65,11 +65,6 @@ grpc::Status RuntimeServiceImpl::RestorePod(grpc::ServerContext*, const v1::Rest
   return unimplemented("RestorePod: checkpoint and restore are not supported by crid");
 }
 
-grpc::Status RuntimeServiceImpl::GetContainerEvents(grpc::ServerContext*, const v1::GetEventsRequest*,
-    grpc::ServerWriter<v1::ContainerEventResponse>*) {
-  return unimplemented("GetContainerEvents: container lifecycle events are not built yet");
-}
-
 grpc::Status RuntimeServiceImpl::ListMetricDescriptors(grpc::ServerContext*, const v1::ListMetricDescriptorsRequest*,
     v1::ListMetricDescriptorsResponse*) {
   return unimplemented("ListMetricDescriptors: container and pod statistics are not built yet");
