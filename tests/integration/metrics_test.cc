@@ -27,7 +27,7 @@ struct Parsed {
   }
 };
 
-std::string parser_script() { return std::string(CRID_TEST_DATA) + "/../support/parse_prometheus.py"; }
+std::string parser_script() { return std::string(CRID_IT_SUPPORT_DIR) + "/parse_prometheus.py"; }
 
 Parsed parse(const std::string& text) {
   Parsed p;
@@ -184,12 +184,18 @@ TEST_F(MetricsTest, ABadAddressStopsStartUpWithAClearError) {
 
 TEST_F(MetricsTest, OtherPathsAndMethodsAreRefused) {
   start_crid("127.0.0.1:" + std::to_string(free_loopback_port()));
-  auto r = run_command({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://" + address_ + "/"});
-  EXPECT_EQ(r.output, "404");
-  r = run_command({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "http://" + address_ + "/metrics"});
-  EXPECT_EQ(r.output, "405");
-  r = run_command({"curl", "-s", "-D", "-", "-o", "/dev/null", "http://" + address_ + "/metrics"});
-  EXPECT_NE(r.output.find("text/plain; version=0.0.4"), std::string::npos) << r.output;
+  std::string err;
+  std::string r = http_exchange(address_, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &err);
+  EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 404") << err;
+  r = http_exchange(address_, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", &err);
+  EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 405") << err;
+  r = http_exchange(address_, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &err);
+  EXPECT_NE(r.find("\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"), std::string::npos) << r;
+  // Not HTTP at all.
+  r = http_exchange(address_, "hello\r\n\r\n", &err);
+  EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 400") << err;
+  // The endpoint still serves after all that.
+  EXPECT_NE(scrape_metrics(address_, &err), "") << err;
 }
 
 }  // namespace

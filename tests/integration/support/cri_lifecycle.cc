@@ -140,10 +140,9 @@ int connect_to(const std::string& address, std::string* error) {
 
 }  // namespace
 
-std::string scrape_metrics(const std::string& address, std::string* error) {
+std::string http_exchange(const std::string& address, const std::string& req, std::string* error) {
   int fd = connect_to(address, error);
   if (fd < 0) return "";
-  std::string req = "GET /metrics HTTP/1.1\r\nHost: crid\r\nConnection: close\r\n\r\n";
   (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   std::string resp;
   char buf[8192];
@@ -155,6 +154,13 @@ std::string scrape_metrics(const std::string& address, std::string* error) {
     resp.append(buf, n);
   }
   ::close(fd);
+  if (resp.empty() && error) *error = "no answer from " + address;
+  return resp;
+}
+
+std::string scrape_metrics(const std::string& address, std::string* error) {
+  std::string resp = http_exchange(address, "GET /metrics HTTP/1.1\r\nHost: crid\r\nConnection: close\r\n\r\n", error);
+  if (resp.empty()) return "";
   auto body = resp.find("\r\n\r\n");
   if (resp.rfind("HTTP/1.1 200", 0) != 0 || body == std::string::npos) {
     if (error) *error = "unexpected answer from " + address + ": " + resp.substr(0, 200);

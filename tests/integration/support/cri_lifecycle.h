@@ -51,6 +51,10 @@ class CriLifecycle {
   std::map<std::string, v1::PodSandboxConfig> pods_;  // pod id -> its config
 };
 
+// Sends `request` as is to the HTTP server at `address` and returns the
+// whole answer (status line, headers, body); "" with `error` on failure.
+std::string http_exchange(const std::string& address, const std::string& request, std::string* error = nullptr);
+
 // The body of GET /metrics at `address` ("127.0.0.1:PORT", "[::1]:PORT" or
 // "unix:///path"); "" with `error` set on failure.
 std::string scrape_metrics(const std::string& address, std::string* error = nullptr);
