@@ -29,6 +29,9 @@ std::string tag(const char* rpc, const ContainerRecord& r) {
 
 // How long a SIGKILLed container may take to be reported gone.
 constexpr auto kKillWait = 60s;
+// How long the monitor may take to report the exit of a process the
+// runtime already says is gone.
+constexpr auto kGoneWait = 5s;
 
 }  // namespace
 
@@ -253,8 +256,9 @@ Status ContainerManager::stop_locked(Entry& e, std::chrono::milliseconds timeout
   if (rec.state == ContainerState::kExited) return Ok();
   auto send = [&](int sig) -> Status {
     auto s = deps_.runtime.kill(rec.id, sig);
-    // Gone between our look and the kill: what matters is the exit.
-    if (!s && poll_exit(e)) return Ok();
+    // Gone between our look and the kill ("not running"): what matters is
+    // the exit, which its monitor reports a moment after the process ends.
+    if (!s && wait_exit(e, kGoneWait)) return Ok();
     return s;
   };
   if (timeout.count() > 0 && rec.state == ContainerState::kRunning) {
@@ -297,6 +301,9 @@ Status ContainerManager::remove(const std::string& id) {
     if (!s) spdlog::warn("{} {}", tag("RemoveContainer", rec), s.error().message());
   }
   CRID_TRY_CTX(deps_.runtime.remove(rec.id), "removing container {}", rec.id);
+  // The forced delete killed whatever was left: record that exit if none
+  // was, so the row ends exited and STOPPED goes out before DELETED.
+  if (!poll_exit(*e)) record_exit(*e, 128 + SIGKILL, now_ns(), false);
   CRID_TRY_CTX(remove_rootfs(rootfs_paths(rec.id)), "removing container {}", rec.id);
   CRID_TRY_CTX(fs::remove_all(bundle_dir(rec.id)), "removing container {}", rec.id);
   CRID_TRY(store_->remove(rec.id));

@@ -98,7 +98,8 @@ Status run_daemon(const ConfigSources& sources, Config cfg) {
   if (!cfg.metrics_address.empty()) {
     auto where = metrics::parse_listen_address(cfg.metrics_address);
     if (!where) return where.error().wrap("metrics_address");
-    auto ep = metrics::MetricsEndpoint::start(*where, [&backend] { return backend.metrics_registry.render(); });
+    auto ep = metrics::MetricsEndpoint::start(*where,
+                                              [&backend] { return backend.metrics_registry.render(); });
     if (!ep) return ep.error();
     metrics_endpoint = std::move(ep).value();
   }

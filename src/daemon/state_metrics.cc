@@ -3,8 +3,8 @@
 namespace crid {
 
 void add_state_metrics(metrics::Registry& r, server::Backend& b) {
-  r.counter_func("crid_image_pull_bytes_total", "Image layer bytes received from registries (partial downloads included).",
-                 [&b] { return static_cast<double>(b.images->registry().blob_bytes_received()); });
+  r.counter_func("crid_image_pull_bytes_total",
+                 "Image layer bytes received from registries (partial downloads included).", [&b] { return static_cast<double>(b.images->registry().blob_bytes_received()); });
   r.counter_func("crid_containers_oom_killed_total", "Containers whose exit was an OOM kill.",
                  [&b] { return static_cast<double>(b.containers->oom_killed_total()); });
   r.counter_func("crid_container_events_dropped_total",
