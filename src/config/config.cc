@@ -60,6 +60,10 @@ const std::vector<Option>& options() {
        "means crid's built-in pause."},
       {"runtime", "stop_grace_default", &Config::stop_grace_default,
        "Grace period when a stop request gives none."},
+      {"runtime", "event_queue_length", &Config::event_queue_length,
+       "Container events a GetContainerEvents subscriber may leave unread before it is dropped."},
+      {"runtime", "list_stream_batch", &Config::list_stream_batch,
+       "Objects per message of the Stream* list RPCs (StreamContainers ...)."},
 
       {"image", "unqualified_search_registries", &Config::unqualified_search_registries,
        "Registries tried, in order, for image names without a registry host."},
@@ -463,6 +467,10 @@ Status validate(const Config& cfg) {
   if (cfg.max_concurrent_downloads < 1)
     return bad(where("max_concurrent_downloads"), "max_concurrent_downloads", "must be at least 1");
   if (cfg.max_streams < 1) return bad(where("max_streams"), "max_streams", "must be at least 1");
+  if (cfg.event_queue_length < 1)
+    return bad(where("event_queue_length"), "event_queue_length", "must be at least 1");
+  if (cfg.list_stream_batch < 1 || cfg.list_stream_batch > 100000)
+    return bad(where("list_stream_batch"), "list_stream_batch", "must be between 1 and 100000");
   if (cfg.shm_size < 4096) return bad(where("shm_size"), "shm_size", "must be at least 4096");
   if (cfg.pids_limit < 0) return bad(where("pids_limit"), "pids_limit", "must not be negative");
   if (cfg.max_manifest_bytes < 1024)

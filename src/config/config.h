@@ -52,6 +52,11 @@ struct Config {
   std::string seccomp_profile_root = "/var/lib/kubelet/seccomp";
   std::string pause_image;
   Duration stop_grace_default{std::chrono::seconds(10)};
+  // GetContainerEvents: events a subscriber may leave unread before it is
+  // dropped.
+  int64_t event_queue_length = 1000;
+  // Stream* list RPCs: objects per streamed message.
+  int64_t list_stream_batch = 500;
 
   // [image]
   std::vector<std::string> unqualified_search_registries{"docker.io"};

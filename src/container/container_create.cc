@@ -239,12 +239,16 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr) {
 
   auto entry = std::make_shared<Entry>();
   entry->rec = rec;
+  // Held from the moment the container can be found, so nothing about it
+  // is published before CREATED.
+  std::lock_guard events(entry->events_mu);
   {
     std::lock_guard lock(map_mu_);
     entries_[id] = entry;
   }
   undo.dismiss();
   spdlog::info("{} created from {} ({}), init pid {}", tag, req.image_ref, image->id, created.init_pid);
+  publish(events::ContainerEventType::kCreated, rec);
   return id;
 }
 

@@ -29,6 +29,9 @@ std::string tag(const char* rpc, const ContainerRecord& r) {
 
 // How long a SIGKILLed container may take to be reported gone.
 constexpr auto kKillWait = 60s;
+// How long the monitor may take to report the exit of a process the
+// runtime already says is gone.
+constexpr auto kGoneWait = 5s;
 
 }  // namespace
 
@@ -108,20 +111,50 @@ void ContainerManager::release_name(const std::string& key) {
 Status ContainerManager::persist_locked(const ContainerRecord& rec) { return store_->update(rec); }
 
 void ContainerManager::record_exit(Entry& e, int code, int64_t finished_ns, bool oom_killed) {
-  std::lock_guard lock(e.mu);
-  if (e.rec.state == ContainerState::kExited) return;
-  e.rec.state = ContainerState::kExited;
-  e.rec.exit_code = code;
-  // The finish time is the exit file's mtime, which the kernel takes from its
-  // coarse clock (a tick behind): never let a quick exit predate the start.
-  e.rec.finished_ns = std::max(finished_ns, e.rec.started_ns);
-  e.rec.reason = exit_reason(code, oom_killed);
-  e.rec.message = oom_killed ? "the container exceeded its memory limit" : "";
-  e.rec.pid = 0;
-  auto s = persist_locked(e.rec);
-  if (!s) spdlog::error("{} recording exit: {}", tag("exit", e.rec), s.error().message());
-  spdlog::info("{} exited with {} ({})", tag("exit", e.rec), code, e.rec.reason);
-  e.exited.notify_all();
+  std::lock_guard events(e.events_mu);
+  ContainerRecord rec;
+  {
+    std::lock_guard lock(e.mu);
+    if (e.rec.state == ContainerState::kExited) return;
+    e.rec.state = ContainerState::kExited;
+    e.rec.exit_code = code;
+    // The finish time is the exit file's mtime, which the kernel takes from its
+    // coarse clock (a tick behind): never let a quick exit predate the start.
+    e.rec.finished_ns = std::max(finished_ns, e.rec.started_ns);
+    e.rec.reason = exit_reason(code, oom_killed);
+    e.rec.message = oom_killed ? "the container exceeded its memory limit" : "";
+    e.rec.pid = 0;
+    auto s = persist_locked(e.rec);
+    if (!s) spdlog::error("{} recording exit: {}", tag("exit", e.rec), s.error().message());
+    spdlog::info("{} exited with {} ({})", tag("exit", e.rec), code, e.rec.reason);
+    rec = e.rec;
+    e.exited.notify_all();
+  }
+  if (oom_killed) oom_killed_.fetch_add(1, std::memory_order_relaxed);
+  // Exited before start() recorded the start: STARTED must go out first.
+  if (e.start_pending)
+    e.stop_deferred = true;
+  else
+    publish(events::ContainerEventType::kStopped, rec);
+}
+
+void ContainerManager::publish(events::ContainerEventType type, const ContainerRecord& rec) {
+  if (!deps_.events || !deps_.events->has_subscribers()) return;
+  auto ev = std::make_shared<events::ContainerEvent>();
+  ev->type = type;
+  ev->container_id = rec.id;
+  ev->pod_id = rec.pod_id;
+  ev->created_ns = now_ns();
+  if (auto pod = deps_.pods.status(rec.pod_id))
+    ev->pod = std::move(pod).value();
+  else
+    spdlog::warn("{} event {}: reading its pod: {}", tag("events", rec), events::to_string(type),
+                 pod.error().message());
+  for (auto& other : entries_of_pod(rec.pod_id)) {
+    std::lock_guard lock(other->mu);
+    ev->containers.push_back(other->rec);
+  }
+  deps_.events->publish(std::move(ev));
 }
 
 void ContainerManager::on_exit(const runtime::ExitEvent& ev) {
@@ -182,14 +215,35 @@ Status ContainerManager::start(const std::string& id) {
   if (rec.state != ContainerState::kCreated)
     return make_error(ErrorKind::kFailedPrecondition, "container {} ({}) is {}, not created", rec.id,
                       rec.name, to_string(rec.state));
+  {
+    std::lock_guard events(e->events_mu);
+    e->start_pending = true;
+  }
   int64_t started = now_ns();
-  CRID_TRY_CTX(deps_.runtime.start(rec.id), "starting container {} ({})", rec.id, rec.name);
-  std::lock_guard lock(e->mu);
-  e->rec.started_ns = started;
-  // A quick program may have exited (and been recorded) already.
-  if (e->rec.state == ContainerState::kCreated) e->rec.state = ContainerState::kRunning;
-  CRID_TRY(persist_locked(e->rec));
-  spdlog::info("{} started", tag("StartContainer", e->rec));
+  Status s = deps_.runtime.start(rec.id);
+  std::lock_guard events(e->events_mu);
+  e->start_pending = false;
+  if (s) {
+    std::lock_guard lock(e->mu);
+    e->rec.started_ns = started;
+    // A quick program may have exited (and been recorded) already.
+    if (e->rec.state == ContainerState::kCreated) e->rec.state = ContainerState::kRunning;
+    s = persist_locked(e->rec);
+    rec = e->rec;
+  }
+  if (s) {
+    spdlog::info("{} started", tag("StartContainer", rec));
+    publish(events::ContainerEventType::kStarted, rec);
+  }
+  if (e->stop_deferred) {
+    e->stop_deferred = false;
+    {
+      std::lock_guard lock(e->mu);
+      rec = e->rec;
+    }
+    publish(events::ContainerEventType::kStopped, rec);
+  }
+  if (!s) return s.error().wrap(fmt::format("starting container {} ({})", rec.id, rec.name));
   return Ok();
 }
 
@@ -202,8 +256,9 @@ Status ContainerManager::stop_locked(Entry& e, std::chrono::milliseconds timeout
   if (rec.state == ContainerState::kExited) return Ok();
   auto send = [&](int sig) -> Status {
     auto s = deps_.runtime.kill(rec.id, sig);
-    // Gone between our look and the kill: what matters is the exit.
-    if (!s && poll_exit(e)) return Ok();
+    // Gone between our look and the kill ("not running"): what matters is
+    // the exit, which its monitor reports a moment after the process ends.
+    if (!s && wait_exit(e, kGoneWait)) return Ok();
     return s;
   };
   if (timeout.count() > 0 && rec.state == ContainerState::kRunning) {
@@ -246,15 +301,24 @@ Status ContainerManager::remove(const std::string& id) {
     if (!s) spdlog::warn("{} {}", tag("RemoveContainer", rec), s.error().message());
   }
   CRID_TRY_CTX(deps_.runtime.remove(rec.id), "removing container {}", rec.id);
+  // The forced delete killed whatever was left: record that exit if none
+  // was, so the row ends exited and STOPPED goes out before DELETED.
+  if (!poll_exit(*e)) record_exit(*e, 128 + SIGKILL, now_ns(), false);
   CRID_TRY_CTX(remove_rootfs(rootfs_paths(rec.id)), "removing container {}", rec.id);
   CRID_TRY_CTX(fs::remove_all(bundle_dir(rec.id)), "removing container {}", rec.id);
   CRID_TRY(store_->remove(rec.id));
+  std::lock_guard events(e->events_mu);
   {
     std::lock_guard lock(map_mu_);
     entries_.erase(rec.id);
     names_.erase(name_key(rec.pod_id, rec.name, rec.attempt));
   }
   spdlog::info("{} removed", tag("RemoveContainer", rec));
+  {
+    std::lock_guard lock(e->mu);
+    rec = e->rec;
+  }
+  publish(events::ContainerEventType::kDeleted, rec);
   return Ok();
 }
 

@@ -8,8 +8,14 @@
 // another container needs. Exits arrive from the runtime's exit watcher
 // and are recorded under `mu` only, so a stop waiting for the exit while
 // holding `op` is woken by them.
+//
+// Lifecycle events (CREATED, STARTED, STOPPED, DELETED) go to the event hub
+// under the container's `events_mu`, taken before `mu` and never while
+// `map_mu_` or another container's lock is held, so one container's events
+// leave in lifecycle order and no RPC lock is held while they are built.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -23,6 +29,7 @@
 #include "container/container_store.h"
 #include "container/rootfs.h"
 #include "container/types.h"
+#include "events/event_hub.h"
 #include "image/image_service.h"
 #include "oci/container_request.h"
 #include "runtime/exit_watcher.h"
@@ -56,6 +63,8 @@ class ContainerManager final : public sandbox::PodContainers {
     sandbox::SandboxManager& pods;
     image::ImageService& images;
     runtime::OciRuntime& runtime;
+    // Where lifecycle events go; none when null.
+    events::EventHub* events = nullptr;
   };
 
   // Opens the table, recovers containers of an earlier daemon (their
@@ -88,12 +97,21 @@ class ContainerManager final : public sandbox::PodContainers {
   std::string bundle_dir(const std::string& id) const;
   std::string exit_dir() const;
 
+  // Containers whose exit was an OOM kill, since this daemon started.
+  uint64_t oom_killed_total() const { return oom_killed_.load(std::memory_order_relaxed); }
+
  private:
   struct Entry {
     std::mutex op;
     std::mutex mu;
     std::condition_variable exited;
     ContainerRecord rec;
+    // Orders this container's events; guards the two flags below.
+    std::mutex events_mu;
+    // start() is between the runtime's start and recording it: an exit
+    // seen meanwhile waits for STARTED before its STOPPED goes out.
+    bool start_pending = false;
+    bool stop_deferred = false;
   };
   using EntryPtr = std::shared_ptr<Entry>;
 
@@ -114,6 +132,9 @@ class ContainerManager final : public sandbox::PodContainers {
   // Asks the runtime directly, in case a watcher event was missed.
   bool poll_exit(Entry& e);
   Status persist_locked(const ContainerRecord& rec);
+  // Publishes `type` for `rec` with its pod and the pod's containers as they
+  // are now. The caller holds the container's events_mu and no other lock.
+  void publish(events::ContainerEventType type, const ContainerRecord& rec);
   void recover();
 
   Deps deps_;
@@ -123,6 +144,7 @@ class ContainerManager final : public sandbox::PodContainers {
   std::mutex map_mu_;
   std::map<std::string, EntryPtr> entries_;
   std::map<std::string, std::string> names_;  // "<pod>/<name>/<attempt>" -> id
+  std::atomic<uint64_t> oom_killed_{0};
 };
 
 // The key under which a container name is reserved in its pod.

@@ -9,9 +9,12 @@
 #include "config/config_holder.h"
 #include "daemon/listen_socket.h"
 #include "daemon/root_lock.h"
+#include "daemon/state_metrics.h"
+#include "metrics/http_endpoint.h"
 #include "runtime/conmon_runtime.h"
 #include "server/backend.h"
 #include "server/image_service.h"
+#include "server/metrics_interceptor.h"
 #include "server/runtime_service.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -78,6 +81,7 @@ Status run_daemon(const ConfigSources& sources, Config cfg) {
   ConfigHolder holder(cfg);
   server::Backend backend(holder);
   CRID_ASSIGN(backend.db, store::Database::open(cfg.root + "/crid.db"));
+  backend.events = std::make_unique<events::EventHub>(static_cast<size_t>(cfg.event_queue_length));
   CRID_ASSIGN(backend.pods,
               sandbox::SandboxManager::open(holder, *backend.db,
                                             [&backend] { return backend.current_pod_cidr(); }));
@@ -87,9 +91,20 @@ Status run_daemon(const ConfigSources& sources, Config cfg) {
   backend.runtime = std::make_unique<runtime::ConmonRuntime>();
   CRID_ASSIGN(backend.containers,
               container::ContainerManager::open({holder, *backend.db, *backend.pods, *backend.images,
-                                                 *backend.runtime}));
+                                                 *backend.runtime, backend.events.get()}));
   backend.stats = std::make_unique<stats::StatsService>(stats::StatsService::Deps{
       *backend.containers, *backend.pods, stats::CgroupReader::for_host(), cfg.root + "/containers"});
+  add_state_metrics(backend.metrics_registry, backend);
+  // Off unless configured; a bad address stops start-up with a clear error.
+  std::unique_ptr<metrics::MetricsEndpoint> metrics_endpoint;
+  if (!cfg.metrics_address.empty()) {
+    auto where = metrics::parse_listen_address(cfg.metrics_address);
+    if (!where) return where.error().wrap("metrics_address");
+    auto ep = metrics::MetricsEndpoint::start(*where,
+                                              [&backend] { return backend.metrics_registry.render(); });
+    if (!ep) return ep.error();
+    metrics_endpoint = std::move(ep).value();
+  }
   server::RuntimeServiceImpl runtime_service(backend);
   server::ImageServiceImpl image_service(backend);
 
@@ -97,6 +112,9 @@ Status run_daemon(const ConfigSources& sources, Config cfg) {
   builder.AddListeningPort("unix://" + cfg.listen, grpc::InsecureServerCredentials());
   builder.RegisterService(&runtime_service);
   builder.RegisterService(&image_service);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(server::make_metrics_interceptor_factory(backend.metrics));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   // Node-sized answers (thousands of containers) exceed gRPC's 4 MiB default.
   builder.SetMaxSendMessageSize(16 << 20);
   builder.SetMaxReceiveMessageSize(16 << 20);
@@ -120,7 +138,10 @@ Status run_daemon(const ConfigSources& sources, Config cfg) {
     spdlog::info("received {}, shutting down", strsignal(sig));
     break;
   }
-  // In-flight calls get a grace period; containers are left running.
+  // Event streams never end on their own: close them first so they do not
+  // hold up the shutdown. In-flight calls get a grace period; containers
+  // are left running.
+  backend.events->close();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   server->Wait();
   ::unlink(cfg.listen.c_str());

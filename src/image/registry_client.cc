@@ -420,6 +420,8 @@ Result<RegistryClient::Response> RegistryClient::perform(const Config& cfg, cons
     }
 
     CURLcode rc = curl_easy_perform(curl);
+    // Partial transfers count too: the bytes crossed the network.
+    blob_bytes_.fetch_add(t.streamed, std::memory_order_relaxed);
     if (rc == CURLE_WRITE_ERROR && !t.sink_status) return t.sink_status.error();
     if (rc == CURLE_OPERATION_TIMEDOUT)
       return make_error(ErrorKind::kDeadlineExceeded, "{}: no progress for {}s (pull_progress_timeout)",

@@ -5,6 +5,7 @@
 // registries and pull-through mirrors tried before the origin.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -76,6 +77,8 @@ class RegistryClient {
 
   // Requests made so far (for tests and the log).
   int64_t request_count() const;
+  // Blob bytes received from registries so far (metrics).
+  uint64_t blob_bytes_received() const { return blob_bytes_.load(std::memory_order_relaxed); }
 
  private:
   struct Endpoint;
@@ -99,6 +102,7 @@ class RegistryClient {
   std::map<std::string, CachedToken> tokens_;  // key: host|scope|user
   std::map<std::string, bool> basic_hosts_;     // hosts that asked for basic auth
   int64_t requests_ = 0;
+  std::atomic<uint64_t> blob_bytes_{0};
 };
 
 }  // namespace crid::image

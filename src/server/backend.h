@@ -10,7 +10,10 @@
 
 #include "config/config_holder.h"
 #include "container/container_manager.h"
+#include "events/event_hub.h"
 #include "image/image_service.h"
+#include "metrics/crid_metrics.h"
+#include "metrics/registry.h"
 #include "runtime/oci_runtime.h"
 #include "sandbox/sandbox_manager.h"
 #include "stats/stats_service.h"
@@ -27,6 +30,12 @@ struct Backend {
   // The metadata database (<root>/crid.db), opened first and shared by the
   // services below; declared before them so it outlives them.
   std::unique_ptr<store::Database> db;
+  // Prometheus metrics (served when metrics_address is set) and the
+  // container lifecycle events of GetContainerEvents; both outlive the
+  // services that feed them.
+  metrics::Registry metrics_registry;
+  metrics::CridMetrics metrics{metrics_registry};
+  std::unique_ptr<events::EventHub> events;
   // Pulls, image records and the layer store.
   std::unique_ptr<image::ImageService> images;
 

@@ -30,7 +30,8 @@ grpc::Status ImageServiceImpl::StreamImages(grpc::ServerContext*, const v1::Stre
   return write_in_batches(
       writer, matching(*backend_.images, req->filter()),
       [](const image::ImageRecord& rec, v1::StreamImagesResponse& r) { to_cri_image(rec, r.add_images()); },
-      [](const v1::StreamImagesResponse& r) { return r.images_size(); }, "StreamImages");
+      [](const v1::StreamImagesResponse& r) { return r.images_size(); }, "StreamImages",
+      backend_.config.get()->list_stream_batch);
 }
 
 }  // namespace crid::server

@@ -1,4 +1,6 @@
 // PullImage: fetch an image from its registry (or a mirror) into the stores.
+#include <chrono>
+
 #include "server/grpc_status.h"
 #include "server/image_service.h"
 #include "util/log.h"
@@ -13,7 +15,10 @@ grpc::Status ImageServiceImpl::PullImage(grpc::ServerContext*, const v1::PullIma
   image::AuthConfig auth{a.username(), a.password(), a.auth(), a.server_address(), a.identity_token(),
                          a.registry_token()};
   spdlog::info("[PullImage {}] requested{}", ref, auth.empty() ? "" : " with credentials");
+  auto began = std::chrono::steady_clock::now();
   auto id = backend_.images->pull(ref, auth);
+  backend_.metrics.record_pull(
+      id.ok(), std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
   if (!id) {
     spdlog::warn("[PullImage {}] failed: {}", ref, id.error().message());
     return to_grpc(id.error());

@@ -11,7 +11,8 @@ grpc::Status RuntimeServiceImpl::StreamContainers(grpc::ServerContext*,
   return write_in_batches(
       writer, backend_.containers->list(to_container_filter(req->filter())),
       [](const auto& rec, v1::StreamContainersResponse& r) { to_cri(rec, r.add_containers()); },
-      [](const v1::StreamContainersResponse& r) { return r.containers_size(); }, "StreamContainers");
+      [](const v1::StreamContainersResponse& r) { return r.containers_size(); }, "StreamContainers",
+      backend_.config.get()->list_stream_batch);
 }
 
 }  // namespace crid::server

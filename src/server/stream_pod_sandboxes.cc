@@ -15,7 +15,7 @@ grpc::Status RuntimeServiceImpl::StreamPodSandboxes(
       writer, *pods,
       [](const auto& pod, v1::StreamPodSandboxesResponse& r) { to_cri(pod, r.add_pod_sandboxes()); },
       [](const v1::StreamPodSandboxesResponse& r) { return r.pod_sandboxes_size(); },
-      "StreamPodSandboxes");
+      "StreamPodSandboxes", backend_.config.get()->list_stream_batch);
 }
 
 }  // namespace crid::server

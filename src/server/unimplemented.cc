@@ -35,14 +35,9 @@ grpc::Status RuntimeServiceImpl::RestorePod(grpc::ServerContext*, const v1::Rest
   return unimplemented("RestorePod: checkpoint and restore are not supported by crid");
 }
 
-grpc::Status RuntimeServiceImpl::GetContainerEvents(grpc::ServerContext*, const v1::GetEventsRequest*,
-    grpc::ServerWriter<v1::ContainerEventResponse>*) {
-  return unimplemented("GetContainerEvents: container lifecycle events are not built yet");
-}
-
 grpc::Status RuntimeServiceImpl::UpdatePodSandboxResources(grpc::ServerContext*, const v1::UpdatePodSandboxResourcesRequest*,
     v1::UpdatePodSandboxResourcesResponse*) {
-  return unimplemented("UpdatePodSandboxResources: pod sandboxes are not built yet");
+  return unimplemented("UpdatePodSandboxResources: resizing a running pod's resources in place is not supported yet");
 }
 
 }  // namespace crid::server
