@@ -222,7 +222,9 @@ Result<Frame> decode_frame(const RawFrame& raw, HeaderDecompressor& headers) {
     if (raw.flags & ~kFlagFin) return bad("DATA with unknown flags");
     return Frame(DataFrame{raw.stream_id, raw.flags, std::string(p)});
   }
+  // Frames with fixed fields define no flags (SPDY/3.1 2.6).
   auto fixed = [&](size_t n, const char* name) -> Status {
+    if (raw.flags != 0) return bad(fmt::format("{} with flags {:#x}", name, raw.flags));
     if (p.size() != n)
       return bad(fmt::format("{} of {} bytes (must be {})", name, p.size(), n));
     return Ok();

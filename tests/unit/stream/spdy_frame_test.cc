@@ -174,6 +174,7 @@ TEST(SpdyFrame, MalformedFramesAreRejected) {
       unhex("80030003000000080000000100000000"),  // RST_STREAM status 0
       unhex("80030003000000080000000000000001"),  // RST_STREAM stream 0
       unhex("8003000600000005000000010a"),        // PING of 5 bytes
+      unhex("800300065200000400000001"),          // PING with flags
       unhex("800300070000000400000001"),          // GOAWAY too short
       unhex("80030009000000080000000100000000"),  // WINDOW_UPDATE delta 0
       unhex("80030004000000040000000a"),          // SETTINGS count past the end
