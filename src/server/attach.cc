@@ -11,7 +11,6 @@ namespace crid::server {
 
 grpc::Status RuntimeServiceImpl::Attach(grpc::ServerContext*, const v1::AttachRequest* req,
                                         v1::AttachResponse* resp) {
-  if (auto st = streaming_available(backend_, "Attach"); !st.ok()) return st;
   if (auto st = check_stdio("Attach", req->container_id(), req->stdin(), req->stdout(),
                             req->stderr(), req->tty());
       !st.ok())
@@ -20,6 +19,7 @@ grpc::Status RuntimeServiceImpl::Attach(grpc::ServerContext*, const v1::AttachRe
   if (auto st = running_container(backend_, "Attach", req->container_id(), &what.container_id);
       !st.ok())
     return st;
+  if (auto st = streaming_available(backend_, "Attach"); !st.ok()) return st;
   what.tty = req->tty();
   what.stdin = req->stdin();
   what.stdout = req->stdout();

@@ -11,7 +11,6 @@ namespace crid::server {
 
 grpc::Status RuntimeServiceImpl::Exec(grpc::ServerContext*, const v1::ExecRequest* req,
                                       v1::ExecResponse* resp) {
-  if (auto st = streaming_available(backend_, "Exec"); !st.ok()) return st;
   if (req->cmd().empty()) return invalid_argument("Exec " + req->container_id() + ": cmd is empty");
   if (auto st = check_stdio("Exec", req->container_id(), req->stdin(), req->stdout(),
                             req->stderr(), req->tty());
@@ -21,6 +20,8 @@ grpc::Status RuntimeServiceImpl::Exec(grpc::ServerContext*, const v1::ExecReques
   if (auto st = running_container(backend_, "Exec", req->container_id(), &what.container_id);
       !st.ok())
     return st;
+  // Bad requests hear about their mistake even while streaming is missing.
+  if (auto st = streaming_available(backend_, "Exec"); !st.ok()) return st;
   what.cmd.assign(req->cmd().begin(), req->cmd().end());
   what.tty = req->tty();
   what.stdin = req->stdin();

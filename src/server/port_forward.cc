@@ -13,7 +13,6 @@ namespace crid::server {
 grpc::Status RuntimeServiceImpl::PortForward(grpc::ServerContext*,
                                              const v1::PortForwardRequest* req,
                                              v1::PortForwardResponse* resp) {
-  if (auto st = streaming_available(backend_, "PortForward"); !st.ok()) return st;
   const std::string& id = req->pod_sandbox_id();
   if (id.empty()) return invalid_argument("PortForward: pod_sandbox_id is empty");
   auto pod = backend_.pods->status(id);
@@ -28,6 +27,7 @@ grpc::Status RuntimeServiceImpl::PortForward(grpc::ServerContext*,
       return invalid_argument(fmt::format("PortForward {}: port {} is out of range", id, port));
     what.ports.push_back(static_cast<uint16_t>(port));
   }
+  if (auto st = streaming_available(backend_, "PortForward"); !st.ok()) return st;
   auto url = backend_.stream_server->get_url(std::move(what));
   if (!url) return to_grpc(url.error().wrap("PortForward " + id));
   spdlog::debug("[PortForward pod={}] {}", id, *url);
