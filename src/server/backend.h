@@ -14,6 +14,7 @@
 #include "runtime/oci_runtime.h"
 #include "sandbox/sandbox_manager.h"
 #include "store/database.h"
+#include "stream/stream_backend.h"
 
 namespace crid::server {
 
@@ -39,6 +40,9 @@ struct Backend {
   // lifecycle over it; declared last so they go first.
   std::unique_ptr<runtime::OciRuntime> runtime;
   std::unique_ptr<container::ContainerManager> containers;
+  // What the streaming server (Exec, Attach, PortForward) drives: the
+  // container side of a session. Declared after what it uses.
+  std::unique_ptr<stream::StreamBackend> stream_backend;
 
   std::string current_pod_cidr() {
     std::lock_guard lock(pod_cidr_mu);
