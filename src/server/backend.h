@@ -41,11 +41,11 @@ struct Backend {
   // lifecycle over it; declared last so they go first.
   std::unique_ptr<runtime::OciRuntime> runtime;
   std::unique_ptr<container::ContainerManager> containers;
-
-  // Exec/attach/port-forward: the container side the streaming protocols
-  // drive, and the HTTP server their URLs point to. The server is declared
-  // last so it stops (joining its sessions) before the backend goes.
+  // What the streaming server (Exec, Attach, PortForward) drives: the
+  // container side of a session. Declared after what it uses.
   std::unique_ptr<stream::StreamBackend> stream_backend;
+  // The HTTP server the Exec/Attach/PortForward URLs point to; declared
+  // last so it stops (joining its sessions) before the backend goes.
   std::unique_ptr<stream::StreamServer> stream_server;
 
   std::string current_pod_cidr() {

@@ -175,9 +175,10 @@ class StreamSpdyTest : public ::testing::Test {
     return url;
   }
 
-  // Runs one exec session: stdin (then FIN) if given, optional resize first.
+  // Runs one exec session: stdin (then FIN) if given, a stderr stream if
+  // `with_stderr`, a resize event first with a tty.
   Outcome run_exec(const std::string& url, const std::optional<std::string>& stdin_data,
-                   bool tty, const std::string& resize = "") {
+                   bool tty, bool with_stderr, const std::string& resize = "") {
     Outcome o;
     auto fd = SpdyClient::dial(url);
     EXPECT_TRUE(fd) << (fd ? "" : fd.error().message());
@@ -190,7 +191,7 @@ class StreamSpdyTest : public ::testing::Test {
     std::optional<uint32_t> in, out, err, rs;
     if (stdin_data) in = c.open_stream({{"streamtype", "stdin"}}).value();
     out = c.open_stream({{"streamtype", "stdout"}}).value();
-    if (!tty) err = c.open_stream({{"streamtype", "stderr"}}).value();
+    if (with_stderr) err = c.open_stream({{"streamtype", "stderr"}}).value();
     if (tty) rs = c.open_stream({{"streamtype", "resize"}}).value();
     EXPECT_TRUE(error);
     if (rs && !resize.empty()) EXPECT_TRUE(c.send(*rs, resize));
@@ -282,7 +283,7 @@ TEST_F(StreamSpdyTest, ExecRunsCommandsAndReportsExitCodes) {
   std::string url = exec_url_or_skip(id, {"/bin/sh", "-c", "echo out; echo err >&2"}, false,
                                      true, true, false);
   if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
-  Outcome o = run_exec(url, std::nullopt, false);
+  Outcome o = run_exec(url, std::nullopt, false, true);
   EXPECT_EQ(o.out, "out\n");
   EXPECT_EQ(o.err, "err\n");
   EXPECT_EQ(o.status, R"({"metadata":{},"status":"Success"})");
@@ -293,13 +294,13 @@ TEST_F(StreamSpdyTest, ExecRunsCommandsAndReportsExitCodes) {
   EXPECT_EQ(again->code, 404);
 
   url = exec_url_or_skip(id, {"/bin/sh", "-c", "exit 3"}, false, true, true, false);
-  o = run_exec(url, std::nullopt, false);
+  o = run_exec(url, std::nullopt, false, true);
   auto st = nlohmann::json::parse(o.status);
   EXPECT_EQ(st["reason"], "NonZeroExitCode");
   EXPECT_EQ(st["details"]["causes"][0]["message"], "3");
 
   url = exec_url_or_skip(id, {"/bin/cat"}, true, true, false, false);
-  o = run_exec(url, std::string("piped through cat\n"), false);
+  o = run_exec(url, std::string("piped through cat\n"), false, false);
   EXPECT_EQ(o.out, "piped through cat\n");
 }
 
@@ -309,7 +310,7 @@ TEST_F(StreamSpdyTest, TtyExecSeesTheClientsTerminalSize) {
   std::string url = exec_url_or_skip(id, {"/bin/sh", "-c", "sleep 1; stty size"}, false, true,
                                      false, true);
   if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
-  Outcome o = run_exec(url, std::nullopt, true, "{\"Width\":91,\"Height\":37}\n");
+  Outcome o = run_exec(url, std::nullopt, true, false, "{\"Width\":91,\"Height\":37}\n");
   EXPECT_NE(o.out.find("37 91"), std::string::npos) << o.out;
   EXPECT_EQ(o.status, R"({"metadata":{},"status":"Success"})");
 }
@@ -319,12 +320,12 @@ TEST_F(StreamSpdyTest, ManyExecsLeaveNoDescriptorsInTheDaemon) {
   std::string id = run_container(pod, "shell", "sleep 3600");
   std::string url = exec_url_or_skip(id, {"/bin/echo", "warm"}, false, true, false, false);
   if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
-  EXPECT_EQ(run_exec(url, std::nullopt, false).out, "warm\n");
+  EXPECT_EQ(run_exec(url, std::nullopt, false, false).out, "warm\n");
   std::this_thread::sleep_for(1s);  // finished sessions are reaped within a second
   size_t before = open_fds(crid_->pid());
   for (int i = 0; i < 20; ++i) {
     url = exec_url_or_skip(id, {"/bin/echo", std::to_string(i)}, false, true, false, false);
-    EXPECT_EQ(run_exec(url, std::nullopt, false).out, std::to_string(i) + "\n");
+    EXPECT_EQ(run_exec(url, std::nullopt, false, false).out, std::to_string(i) + "\n");
   }
   std::this_thread::sleep_for(1s);
   EXPECT_LE(open_fds(crid_->pid()), before + 2);  // slack for an unrelated gRPC socket
