@@ -313,6 +313,13 @@ TEST_F(StreamSpdyTest, TtyExecSeesTheClientsTerminalSize) {
   Outcome o = run_exec(url, std::nullopt, true, false, "{\"Width\":91,\"Height\":37}\n");
   EXPECT_NE(o.out.find("37 91"), std::string::npos) << o.out;
   EXPECT_EQ(o.status, R"({"metadata":{},"status":"Success"})");
+
+  // As `kubectl exec -it` asks: stdin too, through the same terminal.
+  url = exec_url_or_skip(id, {"/bin/sh", "-c", "sleep 1; stty size; read line; echo got $line"}, true,
+                         true, false, true);
+  o = run_exec(url, std::string("typed\n"), true, false, "{\"Width\":100,\"Height\":30}\n");
+  EXPECT_NE(o.out.find("30 100"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("got typed"), std::string::npos) << o.out;
 }
 
 TEST_F(StreamSpdyTest, ManyExecsLeaveNoDescriptorsInTheDaemon) {
@@ -361,6 +368,62 @@ TEST_F(StreamSpdyTest, PortForwardReachesAServerInThePod) {
     std::string answer = c.read_all(*data);
     EXPECT_NE(answer.find("hello-from-pod"), std::string::npos) << answer;
     EXPECT_EQ(c.read_all(*err), "");
+  }
+}
+
+// crictl (the cri-tools client, built on Kubernetes' own remotecommand
+// code) when one is installed: $CRICTL or the first crictl on PATH.
+std::string find_crictl() {
+  if (const char* env = std::getenv("CRICTL"); env && *env) return env;
+  std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
+  for (size_t at = 0; at <= path.size();) {
+    size_t colon = path.find(':', at);
+    if (colon == std::string::npos) colon = path.size();
+    std::string candidate = path.substr(at, colon - at) + "/crictl";
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    at = colon + 1;
+  }
+  return "";
+}
+
+TEST_F(StreamSpdyTest, CrictlExecWorksAsAUserWouldUseIt) {
+  std::string crictl = find_crictl();
+  if (crictl.empty()) GTEST_SKIP() << "no crictl installed (set CRICTL to one)";
+  std::string pod = run_pod("crictl");
+  std::string id = run_container(pod, "shell", "sleep 3600");
+  std::string url;
+  if (exec(id, {"true"}, false, true, false, false, &url).error_code() ==
+      grpc::StatusCode::UNIMPLEMENTED)
+    GTEST_SKIP() << "no container stream backend";
+  std::vector<std::string> base = {crictl, "--runtime-endpoint", "unix://" + crid_->socket(),
+                                   "--timeout", "30s"};
+  auto with = [&](std::vector<std::string> more) {
+    auto argv = base;
+    argv.insert(argv.end(), more.begin(), more.end());
+    return argv;
+  };
+  auto r = run_command(with({"exec", id, "echo", "hello from crictl"}));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("hello from crictl"), std::string::npos) << r.output;
+
+  r = run_command(with({"exec", "-i", id, "cat"}), "through a pipe\n");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("through a pipe"), std::string::npos) << r.output;
+
+  // crictl reports a non-zero exit code in words and exits 1.
+  r = run_command(with({"exec", id, "sh", "-c", "exit 7"}));
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("exit code 7"), std::string::npos) << r.output;
+
+  // -it wants a terminal: script(1) gives it one of 30 rows, 100 columns.
+  // crictl sends that size once its streams are up, racing the process's
+  // start: the command waits a moment before asking.
+  if (::access("/usr/bin/script", X_OK) == 0) {
+    std::string cmd = "stty rows 30 cols 100; ";
+    for (auto& a : with({"exec", "-it", id, "/bin/sh", "-c", "sleep 1; stty size"})) cmd += "'" + a + "' ";
+    r = run_command({"/usr/bin/script", "-qec", cmd, "/dev/null"});
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("30 100"), std::string::npos) << r.output;
   }
 }
 
