@@ -123,7 +123,7 @@ class StreamSpdyTest : public ::testing::Test {
   }
 
   std::string run_container(const std::string& pod, const std::string& name,
-                            const std::string& sh, bool start = true) {
+                            const std::string& sh, bool start = true, bool stdin = false) {
     v1::CreateContainerRequest req;
     req.set_pod_sandbox_id(pod);
     auto* c = req.mutable_config();
@@ -132,6 +132,7 @@ class StreamSpdyTest : public ::testing::Test {
     for (const char* a : {"/bin/sh", "-c"}) c->add_command(a);
     c->add_command(sh);
     c->set_log_path(name + ".log");
+    c->set_stdin(stdin);
     *req.mutable_sandbox_config() = pod_config_;
     v1::CreateContainerResponse resp;
     auto st = rt().CreateContainer(call_context().get(), req, &resp);
@@ -369,6 +370,50 @@ TEST_F(StreamSpdyTest, PortForwardReachesAServerInThePod) {
     EXPECT_NE(answer.find("hello-from-pod"), std::string::npos) << answer;
     EXPECT_EQ(c.read_all(*err), "");
   }
+}
+
+TEST_F(StreamSpdyTest, AttachJoinsTheRunningContainersStdio) {
+  std::string pod = run_pod("attach");
+  std::string id = run_container(pod, "reader", "while read l; do echo \"echo:$l\"; done", true,
+                                 true);
+  v1::AttachRequest req;
+  req.set_container_id(id);
+  req.set_stdin(true);
+  req.set_stdout(true);
+  req.set_stderr(true);
+  v1::AttachResponse resp;
+  auto st = rt().Attach(call_context().get(), req, &resp);
+  if (st.error_code() == grpc::StatusCode::UNIMPLEMENTED) GTEST_SKIP() << st.error_message();
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.url().rfind(base_url() + "/attach/", 0), 0u) << resp.url();
+  for (int round = 0; round < 3; ++round) {
+    if (round > 0) {
+      resp.Clear();
+      ASSERT_TRUE(rt().Attach(call_context().get(), req, &resp).ok());
+    }
+    auto fd = SpdyClient::dial(resp.url());
+    ASSERT_TRUE(fd);
+    SpdyClient c(std::move(*fd));
+    auto head = c.upgrade(SpdyClient::path_of(resp.url()), {"v4.channel.k8s.io"});
+    ASSERT_TRUE(head && head->code == 101);
+    auto err = c.open_stream({{"streamtype", "error"}});
+    auto in = c.open_stream({{"streamtype", "stdin"}});
+    auto out = c.open_stream({{"streamtype", "stdout"}});
+    auto errout = c.open_stream({{"streamtype", "stderr"}});
+    ASSERT_TRUE(err && in && out && errout);
+    std::string line = "line" + std::to_string(round);
+    ASSERT_TRUE(c.send(*in, line + "\n"));
+    std::string got;
+    for (int i = 0; i < 50 && got.find("echo:" + line) == std::string::npos; ++i)
+      got += c.read(*out, got.size() + 1, 200ms);
+    EXPECT_NE(got.find("echo:" + line), std::string::npos) << got;
+    // Leaving (closing the connection) detaches without stopping the container.
+  }
+  v1::ContainerStatusRequest sreq;
+  sreq.set_container_id(id);
+  v1::ContainerStatusResponse sresp;
+  ASSERT_TRUE(rt().ContainerStatus(call_context().get(), sreq, &sresp).ok());
+  EXPECT_EQ(sresp.status().state(), v1::CONTAINER_RUNNING);
 }
 
 // crictl (the cri-tools client, built on Kubernetes' own remotecommand
