@@ -16,6 +16,8 @@
 #include "server/image_service.h"
 #include "server/metrics_interceptor.h"
 #include "server/runtime_service.h"
+#include "stream/container_stream_backend.h"
+#include "stream/stream_server.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -63,6 +65,40 @@ void reload(const ConfigSources& sources, ConfigHolder& holder) {
   holder.set(std::move(live));
 }
 
+// Stands in for the container stream backend until one is built in: the
+// RPCs refuse before handing out a token, so a session never reaches it.
+class MissingStreamBackend final : public stream::StreamBackend {
+ public:
+  Result<int> exec(const stream::ExecRequest&, stream::StdioFds) override { return missing(); }
+  Status attach(const stream::AttachRequest&, stream::StdioFds) override { return missing(); }
+  Result<UniqueFd> connect_port(const std::string&, uint16_t) override { return missing(); }
+
+ private:
+  static Error missing() {
+    return make_error(ErrorKind::kUnimplemented, "no container stream backend is built in");
+  }
+};
+
+Status start_stream_server(const Config& cfg, server::Backend& backend) {
+  static MissingStreamBackend missing;
+  stream::StreamServerOptions opts;
+  opts.address = cfg.stream_address;
+  opts.port = static_cast<uint16_t>(cfg.stream_port);
+  opts.tls_cert = cfg.stream_tls_cert;
+  opts.tls_key = cfg.stream_tls_key;
+  opts.max_sessions = static_cast<size_t>(cfg.max_streams);
+  opts.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.stream_idle_timeout);
+  stream::StreamBackend& sb = backend.stream_backend ? *backend.stream_backend
+                                                     : static_cast<stream::StreamBackend&>(missing);
+  auto srv = stream::StreamServer::start(std::move(opts), sb);
+  if (!srv) return srv.error().wrap("starting the streaming server");
+  backend.stream_server = std::move(srv).value();
+  spdlog::info("streaming server (exec, attach, port-forward) on {}{}",
+               backend.stream_server->base_url(),
+               backend.stream_backend ? "" : " (no container stream backend: those RPCs are refused)");
+  return Ok();
+}
+
 }  // namespace
 
 void block_daemon_signals() {
@@ -105,6 +141,9 @@ Status run_daemon(const ConfigSources& sources, Config cfg) {
     if (!ep) return ep.error();
     metrics_endpoint = std::move(ep).value();
   }
+  backend.stream_backend = std::make_unique<stream::ContainerStreamBackend>(
+      *backend.containers, *backend.pods, *backend.runtime);
+  CRID_TRY(start_stream_server(cfg, backend));
   server::RuntimeServiceImpl runtime_service(backend);
   server::ImageServiceImpl image_service(backend);
 
@@ -144,6 +183,7 @@ Status run_daemon(const ConfigSources& sources, Config cfg) {
   backend.events->close();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   server->Wait();
+  backend.stream_server->stop();
   ::unlink(cfg.listen.c_str());
   spdlog::info("crid stopped");
   return Ok();

@@ -18,6 +18,8 @@
 #include "sandbox/sandbox_manager.h"
 #include "stats/stats_service.h"
 #include "store/database.h"
+#include "stream/stream_backend.h"
+#include "stream/stream_server.h"
 
 namespace crid::server {
 
@@ -52,6 +54,12 @@ struct Backend {
   // Container and pod statistics over the two above; declared after them
   // so it goes first (its background thread stops before they do).
   std::unique_ptr<stats::StatsService> stats;
+  // What the streaming server (Exec, Attach, PortForward) drives: the
+  // container side of a session. Declared after what it uses.
+  std::unique_ptr<stream::StreamBackend> stream_backend;
+  // The HTTP server the Exec/Attach/PortForward URLs point to; declared
+  // last so it stops (joining its sessions) before the backend goes.
+  std::unique_ptr<stream::StreamServer> stream_server;
 
   std::string current_pod_cidr() {
     std::lock_guard lock(pod_cidr_mu);
