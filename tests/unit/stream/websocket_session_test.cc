@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -514,6 +515,45 @@ TEST_F(WebSocketSession, PortForwardClientVanishing) {
   // The session closed its connection to the "pod".
   char c;
   EXPECT_EQ(::recv(accepted.get(), &c, 1, 0), 0);
+}
+
+}  // namespace
+}  // namespace crid::stream
+
+namespace crid::stream {
+namespace {
+
+size_t entries_in(const char* dir) {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++n;
+  return n;
+}
+
+TEST_F(WebSocketSession, ManySessionsLeakNoFdsOrThreads) {
+  auto run_one = [this](int i) {
+    open("v5.channel.k8s.io", exec_of({"cat"}, true, true, true), "v5.channel.k8s.io");
+    std::string line = "session " + std::to_string(i) + "\n";
+    client_->send_channel(ChannelCodec::kBinary, 0, line);
+    close_stdin();
+    auto c = client_->collect(ChannelCodec::kBinary);
+    finish();
+    EXPECT_EQ(c.stdout_data, line);
+    client_.reset();
+  };
+  run_one(-1);  // warm up whatever the first session allocates once
+  size_t fds = entries_in("/proc/self/fd");
+  size_t threads = entries_in("/proc/self/task");
+  for (int i = 0; i < 100; ++i) run_one(i);
+  // Half with a client that vanishes mid-session.
+  for (int i = 0; i < 50; ++i) {
+    open("v4.channel.k8s.io", exec_of({"wait-cancel"}, true, true, false), "v4.channel.k8s.io");
+    ASSERT_TRUE(client_->next());
+    client_->close_socket();
+    finish();
+    client_.reset();
+  }
+  EXPECT_EQ(entries_in("/proc/self/fd"), fds);
+  EXPECT_EQ(entries_in("/proc/self/task"), threads);
 }
 
 }  // namespace
