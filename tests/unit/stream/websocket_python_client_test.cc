@@ -18,14 +18,15 @@ namespace crid::stream {
 namespace {
 
 using testing::FakeBackend;
+using testing::PongServer;
 using testing::SocketByteStream;
 
 constexpr const char* kPython = "/usr/bin/python3";
 // CRID_TEST_DATA is tests/unit/stream/testdata, which need not exist.
-std::string client_script() {
+std::string support_script(const std::string& name) {
   std::string dir = CRID_TEST_DATA;
   dir.erase(dir.rfind('/'));
-  return dir + "/../../integration/support/ws_exec_client.py";
+  return dir + "/../../integration/support/" + name;
 }
 
 int hex_value(char c) {
@@ -140,7 +141,7 @@ class PythonWebSocketClient : public ::testing::Test {
   }
 
   ProcessOutput run_client(std::vector<std::string> args) {
-    std::vector<std::string> argv{kPython, client_script()};
+    std::vector<std::string> argv{kPython, support_script("ws_exec_client.py")};
     argv.insert(argv.end(), args.begin(), args.end());
     auto out = run_process({.argv = argv, .timeout = std::chrono::seconds(60)});
     EXPECT_TRUE(out) << out.error().message();
@@ -219,6 +220,49 @@ TEST_F(PythonWebSocketClient, BackendErrorIsReported) {
   ProcessOutput out = run_client({server.url()});
   EXPECT_EQ(out.exit_code, 2) << out.describe();
   EXPECT_NE(out.err.find("no such process"), std::string::npos) << out.err;
+}
+
+TEST_F(PythonWebSocketClient, PortForward) {
+  PongServer pod_server;
+  LoopbackStreamServer server(backend_, PortForwardRequest{"pod0123", {}});
+  auto out = run_process({.argv = {kPython, support_script("ws_port_forward_client.py"),
+                                   server.url(), "--port", std::to_string(pod_server.port()),
+                                   "--send", "hello pod"},
+                          .timeout = std::chrono::seconds(60)});
+  ASSERT_TRUE(out);
+  ASSERT_TRUE(out->success()) << out->describe();
+  auto j = nlohmann::json::parse(out->out);
+  EXPECT_EQ(j["protocol"], "v4.channel.k8s.io");
+  EXPECT_EQ(j["port_prefixes"]["0"], pod_server.port());
+  EXPECT_EQ(j["port_prefixes"]["1"], pod_server.port());
+  EXPECT_EQ(j["data"], "pong:hello pod");
+  EXPECT_EQ(j["error"], "");
+}
+
+TEST_F(PythonWebSocketClient, PortForwardToAClosedPortReportsTheError) {
+  // Bound but never listening, then closed: connecting is refused.
+  uint16_t port;
+  {
+    UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    ASSERT_EQ(::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), len), 0);
+    ASSERT_EQ(::getsockname(s.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    port = ntohs(addr.sin_port);
+  }
+  LoopbackStreamServer server(backend_, PortForwardRequest{"pod0123", {port}});
+  auto out = run_process({.argv = {kPython, support_script("ws_port_forward_client.py"),
+                                   server.url(), "--port", std::to_string(port)},
+                          .timeout = std::chrono::seconds(60)});
+  ASSERT_TRUE(out);
+  ASSERT_TRUE(out->success()) << out->describe();
+  auto j = nlohmann::json::parse(out->out);
+  EXPECT_NE(j["error"].get<std::string>().find("error forwarding port " + std::to_string(port) +
+                                               " to pod pod0123"),
+            std::string::npos)
+      << out->out;
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ namespace crid::stream {
 namespace {
 
 using testing::FakeBackend;
+using testing::PongServer;
 using testing::socket_pair;
 using testing::SocketByteStream;
 using testing::upgrade_request;
@@ -363,43 +364,6 @@ TEST_F(WebSocketSession, AttachPumpsUntilStdinCloses) {
 
 // ---- port-forward ----
 
-// A one-connection TCP server on 127.0.0.1 that answers "pong:" + what
-// it read, then closes.
-class LoopbackServer {
- public:
-  LoopbackServer() {
-    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd_.get(), 4) != 0 ||
-        ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      std::abort();
-    }
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] {
-      UniqueFd c(::accept(fd_.get(), nullptr, nullptr));
-      if (!c.valid()) return;
-      char buf[256];
-      ssize_t n = ::recv(c.get(), buf, sizeof(buf), 0);
-      if (n <= 0) return;
-      std::string reply = "pong:" + std::string(buf, static_cast<size_t>(n));
-      (void)::send(c.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
-    });
-  }
-  ~LoopbackServer() {
-    ::shutdown(fd_.get(), SHUT_RDWR);
-    thread_.join();
-  }
-  uint16_t port() const { return port_; }
-
- private:
-  UniqueFd fd_;
-  uint16_t port_ = 0;
-  std::thread thread_;
-};
-
 uint16_t closed_port() {
   UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in addr{};
@@ -443,7 +407,7 @@ ChannelData collect_channels(WsClient& client, ChannelCodec codec) {
 }
 
 TEST_F(WebSocketSession, PortForwardToALoopbackListener) {
-  LoopbackServer server;
+  PongServer server;
   PortForwardRequest pf{"pod0123456789", {}};
   open("v4.channel.k8s.io", pf, "v4.channel.k8s.io", {{"port", std::to_string(server.port())}});
   client_->send_channel(ChannelCodec::kBinary, 0, "ping");
@@ -459,7 +423,7 @@ TEST_F(WebSocketSession, PortForwardToALoopbackListener) {
 }
 
 TEST_F(WebSocketSession, PortForwardTwoPortsOneClosed) {
-  LoopbackServer server;
+  PongServer server;
   uint16_t dead = closed_port();
   PortForwardRequest pf{"pod0123456789", {dead, server.port()}};
   open("portforward.k8s.io", pf, "portforward.k8s.io");
@@ -479,7 +443,7 @@ TEST_F(WebSocketSession, PortForwardTwoPortsOneClosed) {
 }
 
 TEST_F(WebSocketSession, PortForwardBase64) {
-  LoopbackServer server;
+  PongServer server;
   PortForwardRequest pf{"pod0123456789", {server.port()}};
   open("v4.base64.channel.k8s.io", pf, "v4.base64.channel.k8s.io");
   client_->send_channel(ChannelCodec::kBase64, 0, "b64");

@@ -363,4 +363,41 @@ class FakeBackend : public StreamBackend {
   UniqueFd lingering_;
 };
 
+// A one-connection TCP server on 127.0.0.1 that answers "pong:" + what
+// it read, then closes.
+class PongServer {
+ public:
+  PongServer() {
+    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd_.get(), 4) != 0 ||
+        ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      std::abort();
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] {
+      UniqueFd c(::accept(fd_.get(), nullptr, nullptr));
+      if (!c.valid()) return;
+      char buf[256];
+      ssize_t n = ::recv(c.get(), buf, sizeof(buf), 0);
+      if (n <= 0) return;
+      std::string reply = "pong:" + std::string(buf, static_cast<size_t>(n));
+      (void)::send(c.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
+    });
+  }
+  ~PongServer() {
+    ::shutdown(fd_.get(), SHUT_RDWR);
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  UniqueFd fd_;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
 }  // namespace crid::stream::testing
