@@ -8,6 +8,7 @@
 #include <cstring>
 #include <functional>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "stream/websocket_resize.h"
@@ -90,11 +91,19 @@ void RemoteCommandSession::run(const StdioWanted& wanted,
                                                 : channel::kError,
                "");
 
-  std::thread worker([this, &call, io = std::move(pipes->backend),
-                      done_w = std::move(done_w)]() mutable {
-    outcome_ = call(std::move(io));
-    done_w.reset();  // wakes the loop
-  });
+  std::thread worker;
+  try {
+    worker = std::thread([this, &call, io = std::move(pipes->backend),
+                          done_w = std::move(done_w)]() mutable {
+      outcome_ = call(std::move(io));
+      done_w.reset();  // wakes the loop
+    });
+  } catch (const std::system_error& e) {
+    spdlog::error("[{}] starting the session thread: {}", ctx_.tag, e.what());
+    outcome_ = {CommandOutcome::Kind::kError, 0, fmt::format("starting the session: {}", e.what())};
+    finish();
+    return;
+  }
   loop();
   worker.join();
   finish();
