@@ -14,6 +14,8 @@
 #include "runtime/oci_runtime.h"
 #include "sandbox/sandbox_manager.h"
 #include "store/database.h"
+#include "stream/stream_backend.h"
+#include "stream/stream_server.h"
 
 namespace crid::server {
 
@@ -39,6 +41,12 @@ struct Backend {
   // lifecycle over it; declared last so they go first.
   std::unique_ptr<runtime::OciRuntime> runtime;
   std::unique_ptr<container::ContainerManager> containers;
+
+  // Exec/attach/port-forward: the container side the streaming protocols
+  // drive, and the HTTP server their URLs point to. The server is declared
+  // last so it stops (joining its sessions) before the backend goes.
+  std::unique_ptr<stream::StreamBackend> stream_backend;
+  std::unique_ptr<stream::StreamServer> stream_server;
 
   std::string current_pod_cidr() {
     std::lock_guard lock(pod_cidr_mu);

@@ -5,21 +5,6 @@
 
 namespace crid::server {
 
-grpc::Status RuntimeServiceImpl::Exec(grpc::ServerContext*, const v1::ExecRequest*,
-    v1::ExecResponse*) {
-  return unimplemented("Exec: the streaming server (exec, attach, port-forward) is not built yet");
-}
-
-grpc::Status RuntimeServiceImpl::Attach(grpc::ServerContext*, const v1::AttachRequest*,
-    v1::AttachResponse*) {
-  return unimplemented("Attach: the streaming server (exec, attach, port-forward) is not built yet");
-}
-
-grpc::Status RuntimeServiceImpl::PortForward(grpc::ServerContext*, const v1::PortForwardRequest*,
-    v1::PortForwardResponse*) {
-  return unimplemented("PortForward: the streaming server (exec, attach, port-forward) is not built yet");
-}
-
 grpc::Status RuntimeServiceImpl::ContainerStats(grpc::ServerContext*, const v1::ContainerStatsRequest*,
     v1::ContainerStatsResponse*) {
   return unimplemented("ContainerStats: container and pod statistics are not built yet");
