@@ -230,6 +230,8 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr) {
   rec.mounts = req.mounts;
   rec.resources = req.resources;
   rec.tty = req.tty;
+  rec.stdin = req.stdin;
+  rec.stdin_once = req.stdin_once;
   rec.privileged = req.security.privileged;
   const auto& user = spec["process"]["user"];
   rec.user.uid = user.value("uid", 0u);

@@ -110,6 +110,8 @@ std::string record_extras_to_json(const ContainerRecord& r) {
             {"resources", resources},
             {"user", {{"uid", r.user.uid}, {"gid", r.user.gid}, {"additional_gids", r.user.additional_gids}}},
             {"tty", r.tty},
+            {"stdin", r.stdin},
+            {"stdin_once", r.stdin_once},
             {"privileged", r.privileged}};
   return j.dump();
 }
@@ -120,6 +122,8 @@ Status record_extras_from_json(const std::string& text, ContainerRecord& r) {
     r.runtime_handler = j.value("runtime_handler", "");
     r.stop_signal = j.value("stop_signal", 15);
     r.tty = j.value("tty", false);
+    r.stdin = j.value("stdin", false);
+    r.stdin_once = j.value("stdin_once", false);
     r.privileged = j.value("privileged", false);
     r.mounts.clear();
     for (const auto& m : j.value("mounts", json::array())) {

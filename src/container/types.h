@@ -52,6 +52,10 @@ struct ContainerRecord {
   oci::Resources resources;
   ContainerUser user;
   bool tty = false;
+  // Whether the container's stdin is open for attach, and whether it is
+  // closed after the first attach session ends (CRI stdin / stdin_once).
+  bool stdin = false;
+  bool stdin_once = false;
   bool privileged = false;
 };
 

@@ -13,6 +13,7 @@
 #include "server/backend.h"
 #include "server/image_service.h"
 #include "server/runtime_service.h"
+#include "stream/container_stream_backend.h"
 #include "stream/stream_server.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -123,6 +124,8 @@ Status run_daemon(const ConfigSources& sources, Config cfg) {
   CRID_ASSIGN(backend.containers,
               container::ContainerManager::open({holder, *backend.db, *backend.pods, *backend.images,
                                                  *backend.runtime}));
+  backend.stream_backend = std::make_unique<stream::ContainerStreamBackend>(
+      *backend.containers, *backend.pods, *backend.runtime);
   CRID_TRY(start_stream_server(cfg, backend));
   server::RuntimeServiceImpl runtime_service(backend);
   server::ImageServiceImpl image_service(backend);

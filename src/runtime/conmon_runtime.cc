@@ -566,37 +566,93 @@ Status ConmonRuntime::remove(const std::string& id) {
   return Ok();
 }
 
-Result<ExecResult> ConmonRuntime::exec_sync(const std::string& id, const ExecSyncOptions& opts) {
+Result<MonitorRecord> ConmonRuntime::lookup_running(const std::string& id) {
   CRID_ASSIGN(auto rec, lookup(id));
-  if (opts.argv.empty())
-    return make_error(ErrorKind::kInvalidArgument, "exec in container {}: empty command", id);
-  if (opts.tty)
-    return make_error(ErrorKind::kUnimplemented,
-                      "exec in container {}: a terminal is not supported for exec_sync", id);
   CRID_ASSIGN(auto st, state(id));
   if (st.status != ContainerStatus::kRunning)
     return make_error(ErrorKind::kFailedPrecondition, "exec in container {}: container is {}", id,
                       to_string(st.status));
+  return rec;
+}
 
-  // The exec'd process starts from the container's own process settings
-  // (user, env, cwd, capabilities), with our command.
+namespace {
+
+// The exec'd process starts from the container's own process settings
+// (user, env, cwd, capabilities), with our command.
+Result<json> exec_process_json(const MonitorRecord& rec, const std::vector<std::string>& argv,
+                               bool tty) {
   CRID_ASSIGN(std::string spec_text, fs::read_file(rec.bundle_dir + "/config.json"));
   json process;
   try {
     process = json::parse(spec_text).at("process");
   } catch (const std::exception& e) {
-    return make_error(ErrorKind::kInternal, "exec in container {}: reading its config.json: {}", id,
-                      e.what());
+    return make_error(ErrorKind::kInternal, "exec in container {}: reading its config.json: {}",
+                      rec.id, e.what());
   }
-  process["args"] = opts.argv;
-  process["terminal"] = false;
+  process["args"] = argv;
+  process["terminal"] = tty;
   process.erase("consoleSize");
+  return process;
+}
+
+struct ExecFiles {
+  std::string process_file;
+  std::string pid_file;
+};
+
+ExecFiles exec_files(const MonitorRecord& rec) {
+  std::string tag = random_hex(8);
+  return {rec.bundle_dir + "/exec-" + tag + ".json", rec.bundle_dir + "/exec-" + tag + ".pid"};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ExecProcess>> ConmonRuntime::exec(const std::string& id,
+                                                         const ExecOptions& opts) {
+  if (opts.argv.empty())
+    return make_error(ErrorKind::kInvalidArgument, "exec in container {}: empty command", id);
+  CRID_ASSIGN(auto rec, lookup_running(id));
+  CRID_ASSIGN(json process, exec_process_json(rec, opts.argv, opts.tty));
+  if (opts.tty && opts.width > 0 && opts.height > 0)
+    process["consoleSize"] = {{"width", opts.width}, {"height", opts.height}};
+  ExecFiles files = exec_files(rec);
+  Cleanup undo;
+  undo.add("exec files", [&] {
+    ::unlink(files.process_file.c_str());
+    ::unlink(files.pid_file.c_str());
+  });
+  CRID_TRY_CTX(fs::write_file_atomic(files.process_file, process.dump(), 0600),
+               "exec in container {}", id);
+  std::vector<std::string> args{"exec", "--process", files.process_file, "--pid-file",
+                                files.pid_file};
+  if (opts.tty) args.push_back("--tty");
+  args.push_back(id);
+  ExecProcess::Parts parts;
+  parts.id = id;
+  parts.pid_file = files.pid_file;
+  parts.files = {files.process_file, files.pid_file};
+  CRID_ASSIGN(auto proc, spawn_exec_process(runtime_argv(rec, std::move(args)), opts,
+                                            std::move(parts)));
+  undo.dismiss();  // the process removes them once reaped
+  spdlog::debug("[runtime ctr={}] exec{}: {}", log::short_id(id), opts.tty ? " (tty)" : "",
+                fmt::join(opts.argv, " "));
+  return proc;
+}
+
+Result<ExecResult> ConmonRuntime::exec_sync(const std::string& id, const ExecSyncOptions& opts) {
+  if (opts.argv.empty())
+    return make_error(ErrorKind::kInvalidArgument, "exec in container {}: empty command", id);
+  if (opts.tty)
+    return make_error(ErrorKind::kUnimplemented,
+                      "exec in container {}: a terminal is not supported for exec_sync", id);
+  CRID_ASSIGN(auto rec, lookup_running(id));
+  CRID_ASSIGN(json process, exec_process_json(rec, opts.argv, false));
   if (opts.env) process["env"] = *opts.env;
   if (opts.cwd) process["cwd"] = *opts.cwd;
 
-  std::string tag = random_hex(8);
-  std::string process_file = rec.bundle_dir + "/exec-" + tag + ".json";
-  std::string pid_file = rec.bundle_dir + "/exec-" + tag + ".pid";
+  ExecFiles files = exec_files(rec);
+  const std::string process_file = files.process_file;
+  const std::string pid_file = files.pid_file;
   Cleanup undo;
   undo.add("exec files", [&] {
     ::unlink(process_file.c_str());

@@ -21,7 +21,9 @@
 // - exec_sync runs `<runtime> exec` directly (not conmon --exec): output is
 //   captured in memory up to max_output with no log-file round trip, and on
 //   timeout the exec'd process tree is killed through the runtime's pid
-//   file. Interactive exec/attach go through conmon's attach socket.
+//   file. Interactive exec (exec()) is also a direct foreground `<runtime>
+//   exec`, its stdio wired by the caller (exec_process.h); attach goes
+//   through conmon's attach socket.
 #pragma once
 
 #include <map>
@@ -65,6 +67,8 @@ class ConmonRuntime : public OciRuntime {
   Status kill(const std::string& id, int signal, bool all = false) override;
   Status remove(const std::string& id) override;
   Result<ExecResult> exec_sync(const std::string& id, const ExecSyncOptions& opts) override;
+  Result<std::unique_ptr<ExecProcess>> exec(const std::string& id,
+                                            const ExecOptions& opts) override;
   Status update_resources(const std::string& id, const std::string& resources_json) override;
   Status reopen_log(const std::string& id) override;
   Result<std::optional<ExitInfo>> exit_status(const std::string& id) override;
@@ -80,6 +84,8 @@ class ConmonRuntime : public OciRuntime {
 
  private:
   Result<MonitorRecord> lookup(const std::string& id);
+  // The record of a running container, for an exec into it.
+  Result<MonitorRecord> lookup_running(const std::string& id);
 
   // Guards the maps only; runtime calls run unlocked. Serialising
   // operations on one container is the caller's job (per-object locks).

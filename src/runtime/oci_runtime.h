@@ -8,11 +8,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "runtime/exec_process.h"
 #include "util/result.h"
 
 namespace crid::runtime {
@@ -99,6 +101,10 @@ class OciRuntime {
   // the bundle, exit marker and monitor cgroup. Unknown ids are a no-op.
   virtual Status remove(const std::string& id) = 0;
   virtual Result<ExecResult> exec_sync(const std::string& id, const ExecSyncOptions& opts) = 0;
+  // Starts an interactive exec (kubectl exec) in the running container and
+  // returns at once; the caller pumps its I/O and waits (exec_process.h).
+  virtual Result<std::unique_ptr<ExecProcess>> exec(const std::string& id,
+                                                    const ExecOptions& opts) = 0;
   // `resources_json` is an OCI LinuxResources object.
   virtual Status update_resources(const std::string& id, const std::string& resources_json) = 0;
   // Makes the monitor reopen the log file (after rotation by the caller).

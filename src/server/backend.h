@@ -41,7 +41,6 @@ struct Backend {
   // lifecycle over it; declared last so they go first.
   std::unique_ptr<runtime::OciRuntime> runtime;
   std::unique_ptr<container::ContainerManager> containers;
-
   // Exec/attach/port-forward: the container side the streaming protocols
   // drive, and the HTTP server their URLs point to. The server is declared
   // last so it stops (joining its sessions) before the backend goes.
