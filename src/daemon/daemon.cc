@@ -65,22 +65,7 @@ void reload(const ConfigSources& sources, ConfigHolder& holder) {
   holder.set(std::move(live));
 }
 
-// Stands in for the container stream backend until one is built in: the
-// RPCs refuse before handing out a token, so a session never reaches it.
-class MissingStreamBackend final : public stream::StreamBackend {
- public:
-  Result<int> exec(const stream::ExecRequest&, stream::StdioFds) override { return missing(); }
-  Status attach(const stream::AttachRequest&, stream::StdioFds) override { return missing(); }
-  Result<UniqueFd> connect_port(const std::string&, uint16_t) override { return missing(); }
-
- private:
-  static Error missing() {
-    return make_error(ErrorKind::kUnimplemented, "no container stream backend is built in");
-  }
-};
-
 Status start_stream_server(const Config& cfg, server::Backend& backend) {
-  static MissingStreamBackend missing;
   stream::StreamServerOptions opts;
   opts.address = cfg.stream_address;
   opts.port = static_cast<uint16_t>(cfg.stream_port);
@@ -88,14 +73,11 @@ Status start_stream_server(const Config& cfg, server::Backend& backend) {
   opts.tls_key = cfg.stream_tls_key;
   opts.max_sessions = static_cast<size_t>(cfg.max_streams);
   opts.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.stream_idle_timeout);
-  stream::StreamBackend& sb = backend.stream_backend ? *backend.stream_backend
-                                                     : static_cast<stream::StreamBackend&>(missing);
-  auto srv = stream::StreamServer::start(std::move(opts), sb);
+  auto srv = stream::StreamServer::start(std::move(opts), *backend.stream_backend);
   if (!srv) return srv.error().wrap("starting the streaming server");
   backend.stream_server = std::move(srv).value();
-  spdlog::info("streaming server (exec, attach, port-forward) on {}{}",
-               backend.stream_server->base_url(),
-               backend.stream_backend ? "" : " (no container stream backend: those RPCs are refused)");
+  spdlog::info("streaming server (exec, attach, port-forward) on {}",
+               backend.stream_server->base_url());
   return Ok();
 }
 
