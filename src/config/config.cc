@@ -54,7 +54,8 @@ const std::vector<Option>& options() {
        "Clamp container oom_score_adj to the daemon's own (on by default where "
        "CAP_SYS_RESOURCE is missing)."},
       {"runtime", "seccomp_profile_root", &Config::seccomp_profile_root,
-       "Directory holding Localhost seccomp profiles."},
+       "Directory relative Localhost seccomp profile paths resolve beneath (absolute "
+       "paths are used as given)."},
       {"runtime", "pause_image", &Config::pause_image,
        "Image whose entrypoint is PID 1 of pods with a shared PID namespace; empty "
        "means crid's built-in pause."},
