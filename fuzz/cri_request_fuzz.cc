@@ -67,16 +67,18 @@ void create_container(const std::string& bytes) {
   if (!spec) return;
   // Whatever else the request says, an unprivileged container keeps the
   // isolation it did not ask to lose.
+  using Ptr = nlohmann::json::json_pointer;
   const auto& s = *spec;
+  const auto none = nlohmann::json::array();
   if (r.security.privileged) return;
-  const auto& linux = s.at("linux");
   if (r.security.add_capabilities.empty())
-    for (const auto& c : s.at("process").at("capabilities").at("bounding"))
+    for (const auto& c : s.value(Ptr("/process/capabilities/bounding"), none))
       if (c == "CAP_SYS_ADMIN") fail("CAP_SYS_ADMIN granted without being asked for");
-  if (!r.security.masked_paths && linux.value("maskedPaths", nlohmann::json::array()).empty())
+  if (!r.security.masked_paths && s.value(Ptr("/linux/maskedPaths"), none).empty())
     fail("an unprivileged container lost the default masked paths");
   std::set<std::string> ns;
-  for (const auto& n : linux.at("namespaces")) ns.insert(n.at("type").get<std::string>());
+  for (const auto& n : s.value(Ptr("/linux/namespaces"), none))
+    if (n.is_object() && n.contains("type") && n["type"].is_string()) ns.insert(n["type"].get<std::string>());
   // The surrounding pod is not host-namespaced: only the request's own
   // NODE modes may share the host's.
   using Mode = crid::oci::NamespaceMode;
@@ -90,10 +92,10 @@ void create_container(const std::string& bytes) {
   need("pid", want.pid == Mode::kNode);
   need("mount", false);
   if (r.security.seccomp && r.security.seccomp->type == crid::oci::SecurityProfile::Type::kRuntimeDefault &&
-      !linux.contains("seccomp"))
+      !s.contains(Ptr("/linux/seccomp")))
     fail("RuntimeDefault seccomp asked for but the spec has none");
-  for (const auto& d : linux.value("devices", nlohmann::json::array()))
-    if (d.value("path", "").empty()) fail("a device without a path");
+  for (const auto& d : s.value(Ptr("/linux/devices"), none))
+    if (!d.is_object() || d.value("path", "").empty()) fail("a device without a path");
   (void)s.dump();
 }
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace crid::sandbox {
 namespace {
 
@@ -26,8 +29,9 @@ TEST(PodValidation, AcceptsAPlainPodAndResolvesTheDefaultHandler) {
 // absolute path.
 TEST(PodValidation, LogDirectoryMustBeAbsoluteWithoutDotDot) {
   Config cfg = default_config();
-  for (std::string bad : {"relative/logs", "/var/log/pods/../../../etc", "/var/log/..", "..",
-                          std::string("/var/log/pods/x\0y", 17)}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"relative/logs", "/var/log/pods/../../../etc", "/var/log/..", "..",
+                                std::string("/var/log/pods/x\0y", 17)}) {
     auto plan = plan_pod_run(cfg, pod(bad), "");
     ASSERT_FALSE(plan) << bad;
     EXPECT_EQ(plan.error().kind(), ErrorKind::kInvalidArgument) << bad;
