@@ -963,6 +963,36 @@ TEST_P(ContainerTest, HostileIdsNamesAndLogPathsStayInside) {
   expect_no_trace(odd);
 }
 
+// One container plants a symlink to "/" in a directory the node shares
+// with another; the other's working dir goes through it. The runtime
+// resolves (and creates) the working dir inside the container after
+// pivot_root, so the symlink means the container's "/" and the node's root
+// stays untouched.
+TEST_P(ContainerTest, WorkingDirThroughAPlantedSymlinkStaysInTheContainer) {
+  std::string pod = run_pod("planted");
+  TempDir shared{"crid-it-shared"};
+  auto with_share = [&](v1::ContainerConfig c) {
+    auto* m = c.add_mounts();
+    m->set_container_path("/shared");
+    m->set_host_path(shared.path());
+    return c;
+  };
+  std::string planter = run_ok(pod, with_share(config("planter", {"/bin/sleep", "1000"})));
+  exec_out(planter, {"ln", "-s", "../../../../../../../../..", "/shared/up"});
+  ASSERT_TRUE(fsys::is_symlink(shared.file("up")));
+
+  std::string unique = "crid-it-wd-" + fsys::path(shared.path()).filename().string();
+  auto victim = with_share(config("victim", {"/bin/sleep", "1000"}));
+  victim.set_working_dir("/shared/up/" + unique);
+  std::string id = run_ok(pod, victim);
+  EXPECT_EQ(exec_out(id, {"readlink", "/proc/1/cwd"}), "/" + unique + "\n");
+  EXPECT_FALSE(fsys::exists("/" + unique)) << "the working dir was created on the node";
+  for (auto& c : {planter, id}) {
+    ASSERT_TRUE(remove(c).ok());
+    expect_no_trace(c);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Runtimes, ContainerTest, ::testing::Values("runc", "crun"),
                          [](const auto& info) { return info.param; });
 
