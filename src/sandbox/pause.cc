@@ -75,7 +75,12 @@ int run_pause_command() {
     }
     if (init > 0) {
       std::printf("%d\n", init);
-      return 0;
+      std::fflush(stdout);
+      // Nothing to clean up, and exit-time hooks must not run here: after
+      // unshare(CLONE_NEWPID) any thread they start lands in the pod's PID
+      // namespace (LeakSanitizer's tracer then hung the launcher until
+      // start_pause timed out in the sanitizer build).
+      _exit(0);
     }
     // Its own session, stdio on /dev/null and no other fd or cwd held, so
     // it neither dies with the daemon nor pins anything of it.

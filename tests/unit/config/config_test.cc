@@ -225,6 +225,23 @@ TEST(Config, Durations) {
   EXPECT_EQ(format_duration(std::chrono::milliseconds(1500)), "1500ms");
 }
 
+// Found by the config_toml fuzz target (fuzz/corpus/config_toml/regress-7b25ab85e4b0):
+// a huge number overflowed the double -> int64 conversion, and a number
+// std::stod could not take ("." or 400 digits) threw out of config loading.
+TEST(Config, DurationsRefuseHugeAndMalformedNumbers) {
+  EXPECT_FALSE(parse_duration("0m" + std::string(110, '2') + "30s"));
+  EXPECT_FALSE(parse_duration(std::string(400, '9') + "s"));
+  EXPECT_FALSE(parse_duration(".s"));
+  EXPECT_FALSE(parse_duration("1.2.3s"));
+  auto too_long = parse_duration("87601h");
+  ASSERT_FALSE(too_long);
+  EXPECT_NE(too_long.error().message().find("87601h"), std::string::npos);
+  EXPECT_EQ(*parse_duration("87600h"), std::chrono::hours(87600));
+  EXPECT_EQ(*parse_duration("1.5h"), std::chrono::minutes(90));
+  Config cfg = default_config();
+  EXPECT_FALSE(apply_toml(cfg, "[runtime]\nstop_grace_default = \"" + std::string(400, '9') + "s\"\n", "x"));
+}
+
 TEST(Config, ReloadReportsOnlyReloadableChanges) {
   Config a = default_config(), b = default_config();
   b.log_level = "debug";
