@@ -258,7 +258,7 @@ std::string quote(const std::string& s) {
       case '\n': out += "\\n"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)  // TOML: escape DEL too
           out += fmt::format("\\u{:04x}", c);
         else
           out += c;
@@ -497,14 +497,14 @@ std::string render(const Config& cfg) {
         out += fmt::format(
             "\n# Runtime handler {} (a RuntimeClass handler name).\n"
             "[runtime.handlers.{}]\nruntime_path = {}\nruntime_type = {}\nruntime_root = {}\n",
-            name, quote(name), quote(h.runtime_path), quote(h.runtime_type),
+            quote(name), quote(name), quote(h.runtime_path), quote(h.runtime_type),
             quote(h.runtime_root));
     if (section == "image")
       for (auto& [host, r] : cfg.registries)
         out += fmt::format(
             "\n# Registry {}: mirrors tried in order, then the registry itself.\n"
             "[image.registries.{}]\nmirrors = {}\ninsecure = {}\n",
-            host, quote(host), render_list(r.mirrors), r.insecure ? "true" : "false");
+            quote(host), quote(host), render_list(r.mirrors), r.insecure ? "true" : "false");
   }
   return out;
 }

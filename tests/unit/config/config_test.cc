@@ -242,6 +242,20 @@ TEST(Config, DurationsRefuseHugeAndMalformedNumbers) {
   EXPECT_FALSE(apply_toml(cfg, "[runtime]\nstop_grace_default = \"" + std::string(400, '9') + "s\"\n", "x"));
 }
 
+// `crid config` output must load back even when names hold characters a
+// TOML comment or string cannot carry raw (newline in a handler name, DEL).
+TEST(Config, RenderedConfigWithOddNamesLoadsBack) {
+  Config cfg = default_config();
+  ASSERT_TRUE(apply_toml(cfg, "[runtime.handlers.\"a\\nb = 1\"]\nruntime_path = \"/x\\u007f\"\n"
+                              "[image.registries.\"r\\nx\"]\nmirrors = []\n", "odd.conf"));
+  std::string rendered = render(cfg);
+  Config again = default_config();
+  auto st = apply_toml(again, rendered, "rendered");
+  ASSERT_TRUE(st) << st.error().message() << "\n" << rendered;
+  EXPECT_EQ(render(again), rendered);
+  EXPECT_EQ(again.handlers.at("a\nb = 1").runtime_path, "/x\x7f");
+}
+
 TEST(Config, ReloadReportsOnlyReloadableChanges) {
   Config a = default_config(), b = default_config();
   b.log_level = "debug";
