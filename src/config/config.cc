@@ -4,6 +4,7 @@
 #include <sys/prctl.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <sstream>
 #include <variant>
@@ -54,7 +55,8 @@ const std::vector<Option>& options() {
        "Clamp container oom_score_adj to the daemon's own (on by default where "
        "CAP_SYS_RESOURCE is missing)."},
       {"runtime", "seccomp_profile_root", &Config::seccomp_profile_root,
-       "Directory holding Localhost seccomp profiles."},
+       "Directory relative Localhost seccomp profile paths resolve beneath (absolute "
+       "paths are used as given)."},
       {"runtime", "pause_image", &Config::pause_image,
        "Image whose entrypoint is PID 1 of pods with a shared PID namespace; empty "
        "means crid's built-in pause."},
@@ -260,7 +262,7 @@ std::string quote(const std::string& s) {
       case '\n': out += "\\n"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)  // TOML: escape DEL too
           out += fmt::format("\\u{:04x}", c);
         else
           out += c;
@@ -309,28 +311,34 @@ Status check_absolute(const Config& cfg, const std::string& key, const std::stri
 }  // namespace
 
 Result<Duration> parse_duration(std::string_view text) {
-  // Go-style: "90s", "5m", "1h30m", "250ms"; a bare "0" is zero.
+  // Go-style: "90s", "5m", "1h30m", "250ms", "1.5h"; a bare "0" is zero.
   if (text == "0") return Duration(0);
   if (text.empty()) return make_error(ErrorKind::kInvalidArgument, "empty duration");
+  auto invalid = [&](std::string_view why) {
+    return make_error(ErrorKind::kInvalidArgument, "invalid duration {:?}: {}", std::string(text),
+                      why);
+  };
+  // Ten years: far beyond any sensible timeout, and far enough below what
+  // the clocks' int64 nanoseconds hold that deadlines computed from it
+  // cannot overflow (found by fuzzing config_toml).
+  constexpr double kMaxMs = 10.0 * 365 * 24 * 3600e3;
   double total_ms = 0;
   size_t i = 0;
   while (i < text.size()) {
     size_t start = i;
     while (i < text.size() && (isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
       i++;
-    if (start == i)
-      return make_error(ErrorKind::kInvalidArgument,
-                        "invalid duration {:?} (want e.g. \"30s\", \"5m\", \"1h30m\")",
-                        std::string(text));
-    double num = std::stod(std::string(text.substr(start, i - start)));
+    if (start == i) return invalid("want e.g. \"30s\", \"5m\", \"1h30m\"");
+    double num = 0;
+    auto [end, ec] = std::from_chars(text.data() + start, text.data() + i, num);
+    if (ec != std::errc() || end != text.data() + i) return invalid("bad number");
     size_t ustart = i;
     while (i < text.size() && isalpha(static_cast<unsigned char>(text[i]))) i++;
     std::string_view unit = text.substr(ustart, i - ustart);
     double mult = unit == "ms" ? 1 : unit == "s" ? 1e3 : unit == "m" ? 60e3 : unit == "h" ? 3600e3 : -1;
-    if (mult < 0)
-      return make_error(ErrorKind::kInvalidArgument,
-                        "invalid duration {:?}: unit must be ms, s, m or h", std::string(text));
+    if (mult < 0) return invalid("unit must be ms, s, m or h");
     total_ms += num * mult;
+    if (!(total_ms <= kMaxMs)) return invalid("longer than ten years");
   }
   return Duration(static_cast<int64_t>(total_ms));
 }
@@ -497,14 +505,14 @@ std::string render(const Config& cfg) {
         out += fmt::format(
             "\n# Runtime handler {} (a RuntimeClass handler name).\n"
             "[runtime.handlers.{}]\nruntime_path = {}\nruntime_type = {}\nruntime_root = {}\n",
-            name, quote(name), quote(h.runtime_path), quote(h.runtime_type),
+            quote(name), quote(name), quote(h.runtime_path), quote(h.runtime_type),
             quote(h.runtime_root));
     if (section == "image")
       for (auto& [host, r] : cfg.registries)
         out += fmt::format(
             "\n# Registry {}: mirrors tried in order, then the registry itself.\n"
             "[image.registries.{}]\nmirrors = {}\ninsecure = {}\n",
-            host, quote(host), render_list(r.mirrors), r.insecure ? "true" : "false");
+            quote(host), quote(host), render_list(r.mirrors), r.insecure ? "true" : "false");
   }
   return out;
 }

@@ -19,6 +19,7 @@
 #include "sandbox/pod_files.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/path_checks.h"
 #include "util/ids.h"
 #include "util/log.h"
 
@@ -94,6 +95,12 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr) {
     return make_error(ErrorKind::kInvalidArgument, "CreateContainer: the container has no name");
   if (req.image_ref.empty())
     return make_error(ErrorKind::kInvalidArgument, "container {}: no image given", req.name);
+  // The log path is relative to the pod's log directory; ".." would let a
+  // request have conmon create or append to any file on the node.
+  if (fs::has_dot_dot_component(req.log_path) || req.log_path.find('\0') != std::string::npos)
+    return make_error(ErrorKind::kInvalidArgument,
+                      "container {}: log path \"{}\" must not contain \"..\"", req.name,
+                      req.log_path);
 
   // Pod and image first: nothing to undo yet.
   auto pod_r = deps_.pods.status(cr.pod_id);

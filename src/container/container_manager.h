@@ -53,7 +53,10 @@ struct ExecSyncResult {
 };
 
 // Output ExecSync keeps per stream; more is dropped (probes read little).
-constexpr size_t kExecSyncMaxOutput = 16 << 20;
+// Both streams together must fit one gRPC response: crid and the kubelet
+// both refuse messages over 16 MiB, so a larger cap turned a chatty command
+// into a RESOURCE_EXHAUSTED error instead of truncated output.
+constexpr size_t kExecSyncMaxOutput = 4 << 20;
 
 class ContainerManager final : public sandbox::PodContainers {
  public:

@@ -34,6 +34,14 @@ Status prepare_socket_path(const std::string& path) {
   std::string dir = slash == 0 ? "/" : path.substr(0, slash);
   CRID_TRY_CTX(fs::make_dirs(dir, 0750), "creating the socket directory");
   struct stat st;
+  // Whoever can write the directory can put their own socket where the
+  // kubelet will connect (or race crid for the name).
+  if (::stat(dir.c_str(), &st) != 0) return sys_error("stat socket directory {}", dir);
+  if (st.st_mode & S_IWOTH)
+    return make_error(ErrorKind::kFailedPrecondition,
+                      "socket directory {} is world-writable (mode {:o}); the CRI socket needs a "
+                      "directory others cannot write",
+                      dir, st.st_mode & 07777);
   if (::lstat(path.c_str(), &st) != 0) return Ok();
   if (!S_ISSOCK(st.st_mode))
     return make_error(ErrorKind::kFailedPrecondition,

@@ -62,6 +62,9 @@ Status parse_image_manifest(const json& j, ParsedManifest& out) {
     return bad(fmt::format("config media type \"{}\" is not a container image config (not an image?)",
                            out.config.media_type));
   if (!j.contains("layers") || !j["layers"].is_array()) return bad("image manifest has no layers array");
+  if (j["layers"].size() > kMaxLayers)
+    return bad(fmt::format("image manifest lists {} layers, more than the {} allowed", j["layers"].size(),
+                           kMaxLayers));
   size_t i = 0;
   for (auto& l : j["layers"]) {
     CRID_ASSIGN(Descriptor d, parse_descriptor(l, fmt::format("layers[{}]", i)));

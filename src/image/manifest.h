@@ -22,6 +22,11 @@ inline constexpr std::string_view kDockerConfig = "application/vnd.docker.contai
 inline constexpr std::string_view kOciConfig = "application/vnd.oci.image.config.v1+json";
 }  // namespace media
 
+// Layers an image manifest may list. overlayfs stacks at most 500 lower
+// dirs, so a deeper image could never run; refusing it at the manifest
+// stops a registry from making crid fetch and unpack thousands of blobs.
+inline constexpr size_t kMaxLayers = 500;
+
 // The Accept header value for manifest requests: all four kinds we parse.
 std::string manifest_accept_header();
 

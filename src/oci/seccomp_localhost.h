@@ -1,5 +1,4 @@
-// Loading a Localhost seccomp profile (CRI SecurityProfile type Localhost)
-// from the configured profile root.
+// Loading a Localhost seccomp profile (CRI SecurityProfile type Localhost).
 #pragma once
 
 #include <string>
@@ -10,15 +9,24 @@
 
 namespace crid::oci {
 
-// Checks a profile's shape: an object with a string `defaultAction` and, if
-// present, `syscalls` as an array of objects with `names` (array) and
-// `action`. Errors name `source`.
+// The largest profile file crid reads (the runtime default is ~20 KiB).
+inline constexpr size_t kMaxSeccompProfileBytes = 1 << 20;
+
+// Checks a profile's shape against the OCI runtime-spec `linux.seccomp`
+// object: a known `defaultAction`, `architectures` as SCMP_ARCH_* strings,
+// `syscalls` as objects with a non-empty `names` array of strings and a
+// known `action`. Extra fields (as in Docker-format profiles) pass through.
+// Errors name `source`.
 Status validate_seccomp_profile(const nlohmann::json& profile, const std::string& source);
 
-// Reads `localhost_ref` (absolute under `root`, or relative to it; the
-// kubelet sends absolute paths) and validates it. A path that leaves `root`,
-// lexically or through a symlink, is InvalidArgument; a missing file is
-// NotFound; bad JSON is InvalidArgument. Errors name the profile.
+// Reads and validates the profile `localhost_ref` names. The kubelet sends
+// an absolute path, which may be anywhere on the node (kubelet and
+// containerd accept that; the kubelet owns the choice). A relative ref is
+// resolved beneath `root` and may not leave it, lexically or through a
+// symlink. The file must be a regular file of at most
+// kMaxSeccompProfileBytes holding valid JSON with a valid profile.
+// Missing file: NotFound; anything else wrong: InvalidArgument. Errors
+// name the path.
 Result<nlohmann::json> load_localhost_seccomp_profile(const std::string& root,
                                                       const std::string& localhost_ref);
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 namespace crid::runtime {
 
 const char* to_string(LogStream s) { return s == LogStream::kStdout ? "stdout" : "stderr"; }
@@ -79,6 +81,11 @@ Result<LogTime> parse_rfc3339_nano(std::string_view s) {
   if (!ymd.ok() || hour > 23 || minute > 59 || second > 60) return bad_time(s);
   auto t =
       sys_days{ymd} + hours{hour} + minutes{minute} + seconds{second} - minutes{offset_minutes};
+  // LogTime counts int64 nanoseconds: years outside ~1678..2261 would
+  // overflow it (found by fuzzing log_line).
+  constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1'000'000'000 - 1;
+  int64_t secs = t.time_since_epoch().count();
+  if (secs > kMaxSeconds || secs < -kMaxSeconds) return bad_time(s);
   return LogTime{duration_cast<nanoseconds>(t.time_since_epoch()) + nanoseconds{nanos}};
 }
 

@@ -75,7 +75,12 @@ int run_pause_command() {
     }
     if (init > 0) {
       std::printf("%d\n", init);
-      return 0;
+      std::fflush(stdout);
+      // Nothing to clean up, and exit-time hooks must not run here: after
+      // unshare(CLONE_NEWPID) any thread they start lands in the pod's PID
+      // namespace (LeakSanitizer's tracer then hung the launcher until
+      // start_pause timed out in the sanitizer build).
+      _exit(0);
     }
     // Its own session, stdio on /dev/null and no other fd or cwd held, so
     // it neither dies with the daemon nor pins anything of it.
@@ -139,9 +144,18 @@ Status kill_pause(const InfraProcess& p, const std::string& what) {
   if (!pause_alive(p)) return Ok();
   if (::kill(p.pid, SIGKILL) != 0 && errno != ESRCH)
     return sys_error("{}: killing the pause (pid {})", what, p.pid);
-  // Not our child (its launcher exited), so poll instead of waitpid.
+  // Not our child (its launcher exited), so poll instead of waitpid. Poll
+  // the task itself, not pause_alive(): an exiting task's cmdline reads
+  // empty while, as PID 1, it still waits for the rest of its namespace to
+  // die (the sanitizer build's slower teardown showed Stop returning early).
+  auto gone = [&p] {
+    char state = 0;
+    uint64_t start = 0;
+    return !read_stat(p.pid, &state, &start) || start != p.start_time || state == 'Z' ||
+           state == 'X';
+  };
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (pause_alive(p)) {
+  while (!gone()) {
     if (std::chrono::steady_clock::now() > deadline)
       return make_error(ErrorKind::kInternal, "{}: the pause (pid {}) survived SIGKILL", what,
                         p.pid);

@@ -6,7 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "sandbox/bandwidth.h"
+#include "sandbox/pod_validation.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/ids.h"
@@ -29,46 +29,6 @@ int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-Status validate(const PodConfig& c) {
-  if (c.metadata.name.empty())
-    return make_error(ErrorKind::kInvalidArgument, "pod sandbox config: metadata.name is empty");
-  if (c.metadata.namespace_.empty())
-    return make_error(ErrorKind::kInvalidArgument,
-                      "pod sandbox config of {}: metadata.namespace is empty", c.metadata.name);
-  for (auto& pm : c.port_mappings) {
-    if (pm.container_port <= 0 || pm.container_port > 65535 || pm.host_port < 0 ||
-        pm.host_port > 65535)
-      return make_error(ErrorKind::kInvalidArgument,
-                        "pod {}: port mapping {}->{} is out of range", c.metadata.name,
-                        pm.host_port, pm.container_port);
-  }
-  if (c.namespaces.network == NamespaceMode::kTarget || c.namespaces.ipc == NamespaceMode::kTarget)
-    return make_error(ErrorKind::kInvalidArgument,
-                      "pod {}: namespace mode TARGET applies to containers, not pods",
-                      c.metadata.name);
-  return Ok();
-}
-
-// cgroupfs is the driver crid manages; the systemd driver needs systemd.
-Result<std::string> effective_cgroup_parent(const Config& cfg, const PodConfig& c) {
-  if (cfg.cgroup_driver == "systemd") {
-    if (!fs::exists("/run/systemd/system"))
-      return make_error(ErrorKind::kFailedPrecondition,
-                        "systemd cgroup driver needs systemd as PID 1 (/run/systemd/system is "
-                        "absent); set cgroup_driver = \"cgroupfs\"");
-    return c.cgroup_parent.empty() ? std::string("system.slice") : c.cgroup_parent;
-  }
-  std::string parent = c.cgroup_parent.empty() ? cfg.default_cgroup_parent : c.cgroup_parent;
-  if (parent.ends_with(".slice"))
-    return make_error(ErrorKind::kInvalidArgument,
-                      "cgroup parent {} is a systemd slice but the cgroup driver is cgroupfs",
-                      parent);
-  if (parent.find("..") != std::string::npos)
-    return make_error(ErrorKind::kInvalidArgument, "cgroup parent {} must not contain \"..\"",
-                      parent);
-  return parent;
 }
 
 // What the CNI plugins get to know about a pod.
@@ -171,25 +131,16 @@ Result<std::string> SandboxManager::resolve_id(const std::string& id) {
 Result<std::string> SandboxManager::run(const PodConfig& config,
                                         const std::string& runtime_handler) {
   auto cfg = config_.get();
-  CRID_TRY(validate(config));
-  std::string handler = runtime_handler.empty() ? cfg->default_handler : runtime_handler;
-  if (!cfg->handlers.count(handler)) {
-    std::string known;
-    for (auto& [name, h] : cfg->handlers) known += (known.empty() ? "" : ", ") + name;
-    return make_error(ErrorKind::kInvalidArgument,
-                      "pod {}: unknown runtime handler \"{}\" (configured: {})",
-                      config.metadata.name, handler, known);
-  }
-  CRID_ASSIGN(std::string cgroup_parent, effective_cgroup_parent(*cfg, config));
-  CRID_ASSIGN(SysctlPlan sysctls, plan_sysctls(config.sysctls, config.namespaces));
-  if (!config.dns.empty()) CRID_TRY(resolv_conf(config.dns));  // refuse bad DNS up front
-  CRID_ASSIGN(nlohmann::json bandwidth, bandwidth_from_annotations(config.annotations));
+  CRID_ASSIGN(PodRunPlan plan, plan_pod_run(*cfg, config, runtime_handler));
+  const std::string& handler = plan.handler;
+  const SysctlPlan& sysctls = plan.sysctls;
+  const nlohmann::json& bandwidth = plan.bandwidth;
 
   Pod pod;
   pod.id = new_id();
   pod.config = config;
   pod.runtime_handler = handler;
-  pod.cgroup_parent = cgroup_parent;
+  pod.cgroup_parent = plan.cgroup_parent;
   pod.created_at_ns = now_ns();
   std::string t = tag("RunPodSandbox", pod.id, &config.metadata);
   Cleanup release_name;  // declared first: runs after every undo step

@@ -149,6 +149,11 @@ Result<container::CreateRequest> to_create_request(const v1::CreateContainerRequ
   if (sc.has_run_as_user()) s.run_as_user = sc.run_as_user().value();
   if (sc.has_run_as_group()) s.run_as_group = sc.run_as_group().value();
   s.run_as_username = sc.run_as_username();
+  // CRI: a group alone would leave the user to the image, which is not what
+  // the request meant; the kubelet, CRI-O and containerd refuse it too.
+  if (s.run_as_group && !s.run_as_user && s.run_as_username.empty())
+    return make_error(ErrorKind::kInvalidArgument,
+                      "container {}: run_as_group is set without run_as_user or run_as_username", r.name);
   s.readonly_rootfs = sc.readonly_rootfs();
   s.supplemental_groups.assign(sc.supplemental_groups().begin(), sc.supplemental_groups().end());
   s.no_new_privs = sc.no_new_privs();

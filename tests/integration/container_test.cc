@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "container/container_manager.h"
 #include "runtime/log_format.h"
 #include "support/busybox_image.h"
 #include "support/crid_process.h"
@@ -834,6 +835,166 @@ TEST_P(ContainerTest, PodWhosePauseDiedIsNotReadyAfterRestart) {
   std::string id;
   EXPECT_EQ(create(pod, config("late", {"/bin/sleep", "1000"}), &id).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_P(ContainerTest, DevicesAreMappedWithTheirPermissions) {
+  std::string pod = run_pod("dev");
+  auto cfg = config("dev", {"/bin/sleep", "1000"});
+  auto* rw = cfg.add_devices();
+  rw->set_host_path("/dev/null");
+  rw->set_container_path("/dev/mydev");
+  rw->set_permissions("rw");
+  // /dev/kmsg: not among the devices every container gets (null, zero,
+  // full, random, urandom, tty), so only the request's rule applies.
+  auto* ro = cfg.add_devices();
+  ro->set_host_path("/dev/kmsg");
+  ro->set_container_path("/dev/mykmsg");
+  ro->set_permissions("r");
+  std::string id = run_ok(pod, cfg);
+  // The host's device numbers (stat prints them in hex): null 1:3, kmsg 1:11.
+  EXPECT_EQ(exec_out(id, {"busybox", "stat", "-c", "%F %t:%T", "/dev/mydev"}),
+            "character special file 1:3\n");
+  EXPECT_EQ(exec_out(id, {"busybox", "stat", "-c", "%t:%T", "/dev/mykmsg"}), "1:b\n");
+  EXPECT_EQ(exec_out(id, {"sh", "-c", "echo data > /dev/mydev && busybox cat /dev/mydev && echo ok"}),
+            "ok\n");
+  // "r" only: the device cgroup refuses opening it for writing.
+  v1::ExecSyncResponse r;
+  ASSERT_TRUE(exec(id, {"sh", "-c", "echo crid-device-test > /dev/mykmsg"}, &r).ok());
+  EXPECT_NE(r.exit_code(), 0) << "wrote to a device granted read-only";
+  EXPECT_TRUE(contains(r.stderr(), "Operation not permitted")) << r.stderr();
+  // A missing host device is refused naming it, leaving nothing behind.
+  auto missing = config("nodev", {"/bin/true"});
+  missing.add_devices()->set_host_path("/dev/crid-no-such-device");
+  missing.mutable_devices(0)->set_container_path("/dev/x");
+  std::string bad;
+  auto st = create(pod, missing, &bad);
+  EXPECT_FALSE(st.ok());
+  EXPECT_TRUE(contains(st.error_message(), "/dev/crid-no-such-device")) << st.error_message();
+  ASSERT_TRUE(remove(id).ok());
+  expect_no_trace(id);
+}
+
+TEST_P(ContainerTest, LocalhostSeccompProfileBlocksItsSyscalls) {
+  // Anywhere on the node, as the kubelet passes it: not under the
+  // configured seccomp_profile_root.
+  TempDir profiles{"crid-it-seccomp"};
+  std::string path = profiles.write("no-mkdir.json", R"({
+    "defaultAction": "SCMP_ACT_ALLOW",
+    "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+  })");
+  std::string pod = run_pod("seccomp-local");
+  auto cfg = config("nomkdir", {"/bin/sleep", "1000"});
+  auto* sc = cfg.mutable_linux()->mutable_security_context()->mutable_seccomp();
+  sc->set_profile_type(v1::SecurityProfile::Localhost);
+  sc->set_localhost_ref(path);
+  std::string id = run_ok(pod, cfg);
+  v1::ExecSyncResponse r;
+  ASSERT_TRUE(exec(id, {"mkdir", "/tmp/x"}, &r).ok());
+  EXPECT_NE(r.exit_code(), 0) << "mkdir got through the profile";
+  EXPECT_TRUE(contains(r.stderr(), "Operation not permitted")) << r.stderr();
+  EXPECT_EQ(exec_out(id, {"sh", "-c", "touch /tmp/y && echo ok"}), "ok\n");
+
+  // A missing or malformed profile: InvalidArgument/NotFound naming it.
+  for (const auto& [ref, contents] : std::vector<std::pair<std::string, std::string>>{
+           {profiles.file("absent.json"), ""}, {profiles.file("bad.json"), "{not json"}}) {
+    if (!contents.empty()) profiles.write("bad.json", contents);
+    auto bad = config("badprofile", {"/bin/true"});
+    auto* b = bad.mutable_linux()->mutable_security_context()->mutable_seccomp();
+    b->set_profile_type(v1::SecurityProfile::Localhost);
+    b->set_localhost_ref(ref);
+    std::string none;
+    auto st = create(pod, bad, &none);
+    EXPECT_FALSE(st.ok()) << ref;
+    EXPECT_TRUE(contains(st.error_message(), ref)) << st.error_message();
+  }
+  ASSERT_TRUE(remove(id).ok());
+  expect_no_trace(id);
+}
+
+TEST_P(ContainerTest, ExecSyncOutputIsTruncatedAtTheCap) {
+  std::string pod = run_pod("exec-cap");
+  std::string id = run_ok(pod, config("chatty", {"/bin/sleep", "1000"}));
+  // More than the cap on both streams at once: the answer must still fit
+  // one gRPC message (crid and the kubelet cap those at 16 MiB).
+  size_t over = container::kExecSyncMaxOutput + (1 << 20);
+  std::string sh = "head -c " + std::to_string(over) + " /dev/zero | tr '\\0' o; head -c " +
+                   std::to_string(over) + " /dev/zero | tr '\\0' e >&2; exit 3";
+  v1::ExecSyncResponse r;
+  auto st = exec(id, {"sh", "-c", sh}, &r);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(r.exit_code(), 3);
+  EXPECT_EQ(r.stdout().size(), container::kExecSyncMaxOutput);
+  EXPECT_EQ(r.stderr().size(), container::kExecSyncMaxOutput);
+  EXPECT_EQ(r.stdout().find_first_not_of('o'), std::string::npos);
+  EXPECT_EQ(r.stderr().find_first_not_of('e'), std::string::npos);
+  // The container is fine afterwards.
+  EXPECT_EQ(exec_out(id, {"echo", "still"}), "still\n");
+  ASSERT_TRUE(remove(id).ok());
+  expect_no_trace(id);
+}
+
+// Ids, names and log paths from requests never reach outside crid's and
+// the pod's directories.
+TEST_P(ContainerTest, HostileIdsNamesAndLogPathsStayInside) {
+  std::string pod = run_pod("hostile");
+  TempDir victim{"crid-it-victim"};
+  std::string marker = victim.write("keep", "x");
+  for (std::string id : {"../../../../" + marker, std::string("/etc"), std::string("..")}) {
+    v1::ContainerStatusResponse s;
+    EXPECT_EQ(status(id, &s).error_code(), grpc::StatusCode::NOT_FOUND) << id;
+    EXPECT_TRUE(remove(id).ok()) << id;  // nothing to remove, nothing removed
+  }
+  EXPECT_TRUE(fsys::exists(marker));
+
+  // A log path climbing out of the pod's log directory is refused.
+  auto escape = config("escape", {"/bin/true"});
+  std::string target = victim.file("owned.log");
+  escape.set_log_path("../../../../../../../../.." + target);
+  std::string none;
+  auto st = create(pod, escape, &none);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+  EXPECT_TRUE(contains(st.error_message(), "escape")) << st.error_message();
+  EXPECT_FALSE(fsys::exists(target));
+
+  // A name full of path syntax is only a name: storage is keyed by id.
+  auto odd_cfg = config("../../x/y", {"/bin/sleep", "1000"});
+  odd_cfg.set_log_path("odd.log");
+  std::string odd = run_ok(pod, odd_cfg);
+  EXPECT_TRUE(fsys::is_directory(crid_->root() + "/containers/" + odd));
+  EXPECT_FALSE(fsys::exists(crid_->root() + "/x"));
+  EXPECT_FALSE(fsys::exists(fsys::path(crid_->root()).parent_path() / "x"));
+  ASSERT_TRUE(remove(odd).ok());
+  expect_no_trace(odd);
+}
+
+// One container plants a symlink to "/" in a directory the node shares
+// with another; the other's working dir goes through it. The runtime
+// resolves (and creates) the working dir inside the container after
+// pivot_root, so the symlink means the container's "/" and the node's root
+// stays untouched.
+TEST_P(ContainerTest, WorkingDirThroughAPlantedSymlinkStaysInTheContainer) {
+  std::string pod = run_pod("planted");
+  TempDir shared{"crid-it-shared"};
+  auto with_share = [&](v1::ContainerConfig c) {
+    auto* m = c.add_mounts();
+    m->set_container_path("/shared");
+    m->set_host_path(shared.path());
+    return c;
+  };
+  std::string planter = run_ok(pod, with_share(config("planter", {"/bin/sleep", "1000"})));
+  exec_out(planter, {"busybox", "ln", "-s", "../../../../../../../../..", "/shared/up"});
+  ASSERT_TRUE(fsys::is_symlink(shared.file("up")));
+
+  std::string unique = "crid-it-wd-" + fsys::path(shared.path()).filename().string();
+  auto victim = with_share(config("victim", {"/bin/sleep", "1000"}));
+  victim.set_working_dir("/shared/up/" + unique);
+  std::string id = run_ok(pod, victim);
+  EXPECT_EQ(exec_out(id, {"busybox", "readlink", "/proc/1/cwd"}), "/" + unique + "\n");
+  EXPECT_FALSE(fsys::exists("/" + unique)) << "the working dir was created on the node";
+  for (auto& c : {planter, id}) {
+    ASSERT_TRUE(remove(c).ok());
+    expect_no_trace(c);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, ContainerTest, ::testing::Values("runc", "crun"),

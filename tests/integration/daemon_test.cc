@@ -94,6 +94,9 @@ TEST_F(DaemonTest, SocketIsRootOnly0660) {
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
   EXPECT_EQ(st.st_mode & 0777, 0660u);
   EXPECT_EQ(st.st_uid, 0u);
+  std::string dir = std::filesystem::path(crid.socket()).parent_path();
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & S_IWOTH, 0u) << dir << " is world-writable";
 }
 
 TEST_F(DaemonTest, SecondInstanceOnTheSameRootIsRefused) {
@@ -191,6 +194,21 @@ TEST(DaemonStartup, UnwritableRootFailsAndCreatesNothing) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find(d.file("blocker/root")), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(d.file("run")));
+}
+
+// Hostile host setup: anyone who can write the socket's directory could put
+// their own socket where the kubelet connects.
+TEST(DaemonStartup, WorldWritableSocketDirectoryIsRefused) {
+  CRID_REQUIRE_ROOT();
+  TempDir d;
+  std::filesystem::create_directory(d.file("open"));
+  ASSERT_EQ(::chmod(d.file("open").c_str(), 01777), 0);
+  auto r = run_command({crid_binary(), "--root", d.file("root"), "--runroot", d.file("run"),
+                        "--listen", d.file("open/crid.sock")});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("world-writable"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(d.file("open")), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(d.file("open/crid.sock")));
 }
 
 TEST(DaemonStartup, ConfigCommandOutputIsAcceptedBack) {

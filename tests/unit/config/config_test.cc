@@ -225,6 +225,37 @@ TEST(Config, Durations) {
   EXPECT_EQ(format_duration(std::chrono::milliseconds(1500)), "1500ms");
 }
 
+// Found by the config_toml fuzz target (fuzz/corpus/config_toml/regress-7b25ab85e4b0):
+// a huge number overflowed the double -> int64 conversion, and a number
+// std::stod could not take ("." or 400 digits) threw out of config loading.
+TEST(Config, DurationsRefuseHugeAndMalformedNumbers) {
+  EXPECT_FALSE(parse_duration("0m" + std::string(110, '2') + "30s"));
+  EXPECT_FALSE(parse_duration(std::string(400, '9') + "s"));
+  EXPECT_FALSE(parse_duration(".s"));
+  EXPECT_FALSE(parse_duration("1.2.3s"));
+  auto too_long = parse_duration("87601h");
+  ASSERT_FALSE(too_long);
+  EXPECT_NE(too_long.error().message().find("87601h"), std::string::npos);
+  EXPECT_EQ(*parse_duration("87600h"), std::chrono::hours(87600));
+  EXPECT_EQ(*parse_duration("1.5h"), std::chrono::minutes(90));
+  Config cfg = default_config();
+  EXPECT_FALSE(apply_toml(cfg, "[runtime]\nstop_grace_default = \"" + std::string(400, '9') + "s\"\n", "x"));
+}
+
+// `crid config` output must load back even when names hold characters a
+// TOML comment or string cannot carry raw (newline in a handler name, DEL).
+TEST(Config, RenderedConfigWithOddNamesLoadsBack) {
+  Config cfg = default_config();
+  ASSERT_TRUE(apply_toml(cfg, "[runtime.handlers.\"a\\nb = 1\"]\nruntime_path = \"/x\\u007f\"\n"
+                              "[image.registries.\"r\\nx\"]\nmirrors = []\n", "odd.conf"));
+  std::string rendered = render(cfg);
+  Config again = default_config();
+  auto st = apply_toml(again, rendered, "rendered");
+  ASSERT_TRUE(st) << st.error().message() << "\n" << rendered;
+  EXPECT_EQ(render(again), rendered);
+  EXPECT_EQ(again.handlers.at("a\nb = 1").runtime_path, "/x\x7f");
+}
+
 TEST(Config, ReloadReportsOnlyReloadableChanges) {
   Config a = default_config(), b = default_config();
   b.log_level = "debug";

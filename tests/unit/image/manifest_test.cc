@@ -114,6 +114,28 @@ TEST(Manifest, RefusesOversizeUnknownAndMalformed) {
   EXPECT_FALSE(parse_manifest(weird_layer, "", 1 << 20).ok());
 }
 
+// Hostile registry: a manifest small enough for max_manifest_bytes but
+// listing more layers than overlayfs could ever stack.
+TEST(Manifest, RefusesMoreLayersThanTheCap) {
+  auto with_layers = [](size_t n) {
+    std::string layers;
+    for (size_t i = 0; i < n; ++i) {
+      if (i) layers += ",";
+      layers += R"({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 1, "digest": ")" +
+                d('b') + "\"}";
+    }
+    return R"({"schemaVersion": 2, "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+      "size": 3, "digest": ")" + d('a') + R"("}, "layers": [)" + layers + "]}";
+  };
+  auto at_cap = parse_manifest(with_layers(kMaxLayers), "", 4 << 20);
+  ASSERT_TRUE(at_cap.ok()) << at_cap.error().message();
+  EXPECT_EQ(at_cap->layers.size(), kMaxLayers);
+  auto over = parse_manifest(with_layers(kMaxLayers + 1), "", 4 << 20);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().kind(), ErrorKind::kInvalidArgument);
+  EXPECT_NE(over.error().message().find("layers"), std::string::npos) << over.error().message();
+}
+
 TEST(Digest, Sha256MatchesKnownVectors) {
   EXPECT_EQ(sha256_digest(""), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   Sha256 h;

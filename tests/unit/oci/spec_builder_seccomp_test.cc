@@ -180,14 +180,79 @@ TEST_F(LocalhostProfiles, LoadsAbsoluteAndRelativeRefs) {
   ASSERT_TRUE(rel) << rel.error().message();
 }
 
-TEST_F(LocalhostProfiles, RefusesPathsOutsideTheRoot) {
+TEST_F(LocalhostProfiles, AbsolutePathsMayBeAnywhere) {
+  // The kubelet (and critest) send absolute paths outside any root.
   write(dir_ + "/outside.json", R"({"defaultAction":"SCMP_ACT_ALLOW"})");
-  for (const std::string& ref : {dir_ + "/outside.json", std::string("../outside.json"),
-                                 root_ + "/../outside.json", std::string("/etc/passwd")}) {
+  for (const std::string& ref : {dir_ + "/outside.json", root_ + "/../outside.json"}) {
+    auto r = load_localhost_seccomp_profile(root_, ref);
+    ASSERT_TRUE(r) << ref << ": " << r.error().message();
+    EXPECT_EQ((*r)["defaultAction"], "SCMP_ACT_ALLOW");
+  }
+  auto no_root = load_localhost_seccomp_profile("", dir_ + "/outside.json");
+  ASSERT_TRUE(no_root) << no_root.error().message();
+  auto rel_no_root = load_localhost_seccomp_profile("", "outside.json");
+  ASSERT_FALSE(rel_no_root);
+  EXPECT_NE(rel_no_root.error().message().find("outside.json"), std::string::npos);
+}
+
+TEST_F(LocalhostProfiles, RelativeRefsCannotLeaveTheRoot) {
+  write(dir_ + "/outside.json", R"({"defaultAction":"SCMP_ACT_ALLOW"})");
+  for (const std::string& ref : {std::string("../outside.json"), std::string("sub/../../outside.json"),
+                                 std::string(".."), std::string(".")}) {
     auto r = load_localhost_seccomp_profile(root_, ref);
     ASSERT_FALSE(r) << ref;
     EXPECT_EQ(r.error().kind(), ErrorKind::kInvalidArgument) << ref;
   }
+}
+
+TEST_F(LocalhostProfiles, RefusesWhatIsNotASmallRegularJsonFile) {
+  // Not JSON.
+  auto passwd = load_localhost_seccomp_profile(root_, "/etc/passwd");
+  ASSERT_FALSE(passwd);
+  EXPECT_EQ(passwd.error().kind(), ErrorKind::kInvalidArgument);
+  EXPECT_NE(passwd.error().message().find("/etc/passwd"), std::string::npos);
+  // A directory.
+  auto dir = load_localhost_seccomp_profile(root_, root_ + "/sub");
+  ASSERT_FALSE(dir);
+  EXPECT_NE(dir.error().message().find("not a regular file"), std::string::npos);
+  // A FIFO must not hang the call (nobody writes to it).
+  ASSERT_EQ(mkfifo((root_ + "/fifo.json").c_str(), 0600), 0);
+  auto fifo = load_localhost_seccomp_profile(root_, root_ + "/fifo.json");
+  ASSERT_FALSE(fifo);
+  EXPECT_NE(fifo.error().message().find("fifo.json"), std::string::npos);
+  // A device.
+  auto dev = load_localhost_seccomp_profile(root_, "/dev/zero");
+  ASSERT_FALSE(dev);
+  EXPECT_EQ(dev.error().kind(), ErrorKind::kInvalidArgument);
+  // Too big, even though valid JSON.
+  std::string big = R"({"defaultAction":"SCMP_ACT_ALLOW","pad":")" +
+                    std::string(kMaxSeccompProfileBytes, 'x') + "\"}";
+  write(root_ + "/big.json", big);
+  auto too_big = load_localhost_seccomp_profile(root_, "big.json");
+  ASSERT_FALSE(too_big);
+  EXPECT_EQ(too_big.error().kind(), ErrorKind::kInvalidArgument);
+  EXPECT_NE(too_big.error().message().find("big.json"), std::string::npos);
+}
+
+TEST(SpecSeccomp, ValidationRefusesUnknownActionsAndNames) {
+  EXPECT_FALSE(validate_seccomp_profile(json{{"defaultAction", "SCMP_ACT_MAYBE"}}, "p"));
+  json bad_action = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                     {"syscalls", json::array({json{{"names", {"mkdir"}}, {"action", "NOPE"}}})}};
+  EXPECT_FALSE(validate_seccomp_profile(bad_action, "p"));
+  json bad_name = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                   {"syscalls", json::array({json{{"names", {1}}, {"action", "SCMP_ACT_ERRNO"}}})}};
+  EXPECT_FALSE(validate_seccomp_profile(bad_name, "p"));
+  json no_names = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                   {"syscalls", json::array({json{{"names", json::array()}, {"action", "SCMP_ACT_ERRNO"}}})}};
+  EXPECT_FALSE(validate_seccomp_profile(no_names, "p"));
+  EXPECT_FALSE(validate_seccomp_profile(
+      json{{"defaultAction", "SCMP_ACT_ALLOW"}, {"architectures", {"x86_64"}}}, "p"));
+  json good = {{"defaultAction", "SCMP_ACT_ALLOW"},
+               {"architectures", {"SCMP_ARCH_X86_64"}},
+               {"syscalls", json::array({json{{"names", {"mkdir", "mkdirat"}},
+                                              {"action", "SCMP_ACT_ERRNO"},
+                                              {"errnoRet", 1}}})}};
+  EXPECT_TRUE(validate_seccomp_profile(good, "p"));
 }
 
 TEST_F(LocalhostProfiles, RefusesSymlinkEscapes) {

@@ -39,6 +39,18 @@ TEST(LogTimestamp, RejectsMalformed) {
   }
 }
 
+// Found by the log_line fuzz target (fuzz/corpus/log_line/regress-0ec97f420392):
+// a year past 2262 overflowed the int64 nanosecond count.
+TEST(LogTimestamp, RejectsYearsNanosecondsCannotHold) {
+  EXPECT_FALSE(parse_rfc3339_nano("4052-11-27T10:25:12Z"));
+  EXPECT_FALSE(parse_rfc3339_nano("9999-12-31T23:59:59.999999999Z"));
+  EXPECT_FALSE(parse_rfc3339_nano("1000-01-01T00:00:00Z"));
+  auto late = parse_rfc3339_nano("2262-01-01T00:00:00Z");
+  ASSERT_TRUE(late);
+  EXPECT_EQ(*late, at(2262, 1, 1, 0, 0, 0, 0));
+  EXPECT_FALSE(parse_log("2026-11-27T10:25:12.5-05:30 stdout F a\n4052-11-27T10:25:12Z stderr P x\n"));
+}
+
 TEST(LogTimestamp, FormatsFixedWidthUtc) {
   EXPECT_EQ(format_rfc3339_nano(at(2026, 1, 2, 3, 4, 5, 6)), "2026-01-02T03:04:05.000000006Z");
   auto t = at(2030, 6, 30, 12, 0, 0, 123456789);
