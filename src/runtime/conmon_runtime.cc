@@ -616,20 +616,33 @@ Result<std::unique_ptr<ExecProcess>> ConmonRuntime::exec(const std::string& id,
   if (opts.tty && opts.width > 0 && opts.height > 0)
     process["consoleSize"] = {{"width", opts.width}, {"height", opts.height}};
   ExecFiles files = exec_files(rec);
+  // crun hands the terminal over a console socket in the foreground; runc
+  // only with --detach, so runc gets a host pty (exec_process.h).
+  std::string runtime_name =
+      rec.handler.runtime_path.substr(rec.handler.runtime_path.rfind('/') + 1);
+  std::string console_socket;
+  if (opts.tty && runtime_name == "crun")
+    console_socket = files.pid_file.substr(0, files.pid_file.size() - 4) + ".sock";
   Cleanup undo;
   undo.add("exec files", [&] {
     ::unlink(files.process_file.c_str());
     ::unlink(files.pid_file.c_str());
+    if (!console_socket.empty()) ::unlink(console_socket.c_str());
   });
   CRID_TRY_CTX(fs::write_file_atomic(files.process_file, process.dump(), 0600),
                "exec in container {}", id);
   std::vector<std::string> args{"exec", "--process", files.process_file, "--pid-file",
                                 files.pid_file};
   if (opts.tty) args.push_back("--tty");
+  if (!console_socket.empty()) {
+    args.push_back("--console-socket");
+    args.push_back(console_socket);
+  }
   args.push_back(id);
   ExecProcess::Parts parts;
   parts.id = id;
   parts.pid_file = files.pid_file;
+  parts.console_socket = console_socket;
   parts.files = {files.process_file, files.pid_file};
   CRID_ASSIGN(auto proc, spawn_exec_process(runtime_argv(rec, std::move(args)), opts,
                                             std::move(parts)));

@@ -6,10 +6,14 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "runtime/process_probe.h"
 #include "util/fs.h"
@@ -23,6 +27,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// How long the runtime gets to hand the terminal over a console socket.
+constexpr auto kConsoleWait = 60s;
 // How long a killed exec'd process gets before the runtime itself is
 // SIGKILLed (runc reaps its child and exits right after).
 constexpr auto kKillGrace = 10s;
@@ -49,7 +55,7 @@ struct Pty {
   std::string slave_path;
 };
 
-Result<Pty> open_pty(uint16_t width, uint16_t height) {
+Result<Pty> open_pty() {
   Pty pty;
   pty.master.reset(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!pty.master.valid()) return sys_error("opening a pseudo-terminal");
@@ -59,14 +65,79 @@ Result<Pty> open_pty(uint16_t width, uint16_t height) {
   if (::ptsname_r(pty.master.get(), name, sizeof name) != 0)
     return sys_error("naming a pseudo-terminal");
   pty.slave_path = name;
-  if (width > 0 && height > 0) {
-    winsize ws{};
-    ws.ws_col = width;
-    ws.ws_row = height;
-    if (::ioctl(pty.master.get(), TIOCSWINSZ, &ws) != 0)
-      return sys_error("setting the size of {}", pty.slave_path);
-  }
   return pty;
+}
+
+
+// Listens on `path` (any length: bound through the directory's
+// /proc/self/fd entry).
+Result<UniqueFd> listen_console_socket(const std::string& path) {
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  UniqueFd dfd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd.valid()) return sys_error("opening {}", dir);
+  std::string name = fmt::format("/proc/self/fd/{}/{}", dfd.get(), path.substr(slash + 1));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (name.size() >= sizeof addr.sun_path)
+    return make_error(ErrorKind::kInternal, "console socket name {} is too long", path);
+  std::memcpy(addr.sun_path, name.c_str(), name.size() + 1);
+  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s.valid()) return sys_error("creating console socket {}", path);
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(s.get(), 1) != 0)
+    return sys_error("listening on console socket {}", path);
+  return s;
+}
+
+// Waits for the runtime to connect and send the terminal's master (one fd
+// in SCM_RIGHTS). Invalid if the runtime exited first (its stderr says why).
+Result<UniqueFd> receive_console(int listener, int pidfd, const std::string& id) {
+  pollfd p[2] = {{listener, POLLIN, 0}, {pidfd, POLLIN, 0}};
+  auto deadline = std::chrono::steady_clock::now() + kConsoleWait;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return make_error(ErrorKind::kDeadlineExceeded,
+                        "exec in container {}: the runtime did not hand over a terminal", id);
+    int r = ::poll(p, 2, static_cast<int>(left.count()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return sys_error("exec in container {}: waiting for the terminal", id);
+    if (p[0].revents) break;
+    if (p[1].revents) return UniqueFd();
+  }
+  UniqueFd conn(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  if (!conn.valid()) return sys_error("exec in container {}: accepting the console socket", id);
+  char data[256];
+  iovec iov{data, sizeof data};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  while ((n = ::recvmsg(conn.get(), &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+  }
+  if (n < 0) return sys_error("exec in container {}: reading the console socket", id);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+      c->cmsg_len != CMSG_LEN(sizeof(int)))
+    return make_error(ErrorKind::kInternal,
+                      "exec in container {}: the runtime sent no terminal on the console socket",
+                      id);
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return UniqueFd(fd);
+}
+
+Status set_size(int fd, uint16_t width, uint16_t height, const std::string& what) {
+  winsize ws{};
+  ws.ws_col = width;
+  ws.ws_row = height;
+  if (::ioctl(fd, TIOCSWINSZ, &ws) != 0) return sys_error("setting the size of {}", what);
+  return Ok();
 }
 
 }  // namespace
@@ -98,12 +169,8 @@ Status ExecProcess::resize(uint16_t width, uint16_t height) {
   if (!parts_.terminal.valid())
     return make_error(ErrorKind::kFailedPrecondition,
                       "resizing exec in container {}: it has no terminal", parts_.id);
-  winsize ws{};
-  ws.ws_col = width;
-  ws.ws_row = height;
-  if (::ioctl(parts_.terminal.get(), TIOCSWINSZ, &ws) != 0)
-    return sys_error("resizing the terminal of an exec in container {}", parts_.id);
-  return Ok();
+  return set_size(parts_.terminal.get(), width, height,
+                  fmt::format("the terminal of an exec in container {}", parts_.id));
 }
 
 bool ExecProcess::kill() {
@@ -140,8 +207,23 @@ Result<std::unique_ptr<ExecProcess>> spawn_exec_process(const std::vector<std::s
   Pty pty;
   UniqueFd high[3];
   short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-  if (opts.tty) {
-    CRID_ASSIGN(pty, open_pty(opts.width, opts.height));
+  UniqueFd listener, err_read, err_write;
+  const bool via_socket = opts.tty && !parts.console_socket.empty();
+  if (via_socket) {
+    CRID_ASSIGN(listener, listen_console_socket(parts.console_socket));
+    parts.files.push_back(parts.console_socket);
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("exec in container {}: pipe", parts.id);
+    err_read.reset(p[0]);
+    err_write.reset(p[1]);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, err_write.get(), 2);
+    flags |= POSIX_SPAWN_SETPGROUP;
+  } else if (opts.tty) {
+    CRID_ASSIGN(pty, open_pty());
+    if (opts.width > 0 && opts.height > 0)
+      CRID_TRY(set_size(pty.master.get(), opts.width, opts.height, pty.slave_path));
     // A new session, then opening the slave makes it the controlling
     // terminal (the runtime needs one to set raw and to get SIGWINCH).
     posix_spawn_file_actions_addopen(&fa, 0, pty.slave_path.c_str(), O_RDWR, 0);
@@ -194,7 +276,16 @@ Result<std::unique_ptr<ExecProcess>> spawn_exec_process(const std::vector<std::s
   }
   parts.pidfd.reset(pidfd);
   parts.terminal = std::move(pty.master);
-  return std::make_unique<ExecProcess>(std::move(parts));
+  parts.runtime_stderr = std::move(err_read);
+  err_write.reset();
+  auto proc = std::make_unique<ExecProcess>(std::move(parts));
+  if (via_socket) {
+    // On failure the process object kills and reaps the runtime.
+    CRID_ASSIGN(proc->parts_.terminal, receive_console(listener.get(), pidfd, proc->parts_.id));
+    if (proc->parts_.terminal.valid() && opts.width > 0 && opts.height > 0)
+      CRID_TRY(proc->resize(opts.width, opts.height));
+  }
+  return proc;
 }
 
 }  // namespace crid::runtime

@@ -4,15 +4,20 @@
 // handed to the process as its stdio, or, with a terminal, the master side
 // of a host pty.
 //
-// Why a host pty rather than --console-socket: runc only honours
-// --console-socket with --detach, and a detached exec'd process is
-// reparented away from us, so its exit code is lost. In the foreground,
-// runc and crun both want their own stdio to be a terminal: they set it
-// raw, copy between it and the container's pty, and on SIGWINCH copy its
-// size to the container's pty (the way CRI-O runs `runc exec -t`). So the
-// runtime gets the slave of a pty we create as stdio and controlling
-// terminal, we keep the master, and a TIOCSWINSZ on the master reaches the
-// container through the kernel's SIGWINCH to the runtime.
+// A terminal comes one of two ways, by what the runtime can do in the
+// foreground:
+// - a console socket (crun): we listen, pass --console-socket, and the
+//   runtime sends the master of the container's pty over it (SCM_RIGHTS);
+//   a resize is a TIOCSWINSZ on that master.
+// - a host pty (runc): runc ignores --console-socket unless --detach, and a
+//   detached process is reparented away from us, so its exit code would be
+//   lost. In the foreground runc wants its own stdio to be a terminal: it
+//   sets it raw, copies between it and the container's pty, and on SIGWINCH
+//   copies its size over (CRI-O runs `runc exec -t` this way). So runc gets
+//   the slave of a pty we create as stdio and controlling terminal, we keep
+//   the master, and a TIOCSWINSZ on it reaches the container through the
+//   kernel's SIGWINCH to runc. (crun < 1.8.7 ignores SIGWINCH there, hence
+//   the socket for crun.)
 #pragma once
 
 #include <sys/types.h>
@@ -49,7 +54,11 @@ class ExecProcess {
     pid_t runtime_pid = -1;
     UniqueFd pidfd;        // of runtime_pid
     UniqueFd terminal;     // pty master, tty only
+    UniqueFd runtime_stderr;
     std::string pid_file;  // where the runtime writes the exec'd pid
+    // With a terminal over a console socket: where to listen ("" for a
+    // host pty). Its directory must exist; the name may be long.
+    std::string console_socket;
     std::vector<std::string> files;  // removed once reaped
   };
   explicit ExecProcess(Parts parts);
@@ -60,9 +69,13 @@ class ExecProcess {
 
   // Readable once the runtime process (hence the exec'd process) has exited.
   int exit_fd() const { return parts_.pidfd.get(); }
-  // The pty master with a terminal, else -1. Reads give EIO once the
-  // runtime has exited and what it wrote was read.
+  // The pty master with a terminal, else -1 (also if the runtime failed
+  // before handing one over). Reads give EIO once every process on the
+  // terminal's other side has gone.
   int terminal() const { return parts_.terminal.get(); }
+  // With a console socket: the runtime's own stderr (its error messages,
+  // which would otherwise land on a terminal), else -1.
+  int runtime_stderr() const { return parts_.runtime_stderr.get(); }
   // Resizes the terminal; the runtime passes it on to the container's pty.
   Status resize(uint16_t width, uint16_t height);
   // SIGKILLs the exec'd process and what it started. False if its pid is
@@ -73,13 +86,17 @@ class ExecProcess {
   Result<int> wait();
 
  private:
+  friend Result<std::unique_ptr<ExecProcess>> spawn_exec_process(const std::vector<std::string>&,
+                                                                 const ExecOptions&, Parts);
   Parts parts_;
   bool reaped_ = false;
 };
 
-// Spawns `argv` (a runtime's `exec ... --pid-file <opts' pid file>`) in the
-// foreground, wired as `opts` says. posix_spawn only; with a terminal the
-// child gets its own session with the pty slave as controlling terminal.
+// Spawns `argv` (a runtime's `exec ... --pid-file <parts.pid_file>`, with
+// `--console-socket <parts.console_socket>` if set) in the foreground, wired
+// as `opts` says, and with a console socket waits for the terminal. With a
+// host pty the child gets its own session with the slave as controlling
+// terminal. posix_spawn only.
 Result<std::unique_ptr<ExecProcess>> spawn_exec_process(const std::vector<std::string>& argv,
                                                         const ExecOptions& opts,
                                                         ExecProcess::Parts parts);

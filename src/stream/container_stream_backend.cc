@@ -45,21 +45,40 @@ Result<int> wait_exec(runtime::ExecProcess& proc, int cancel, const std::string&
   return proc.wait();
 }
 
+// Moves what `fd` (non-blocking) has now to `out`; false once it ended
+// (EOF, or EIO from a pty whose other side is closed).
+bool copy_available(int fd, Outlet& out) {
+  char buf[32768];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.push(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+}
+
 // With a terminal: pumps client stdin -> pty master -> client stdout and
 // applies resizes until the runtime exits, then drains the terminal.
 Result<int> run_tty_exec(runtime::ExecProcess& proc, StdioFds& io, const std::string& id) {
+  // No terminal if the runtime failed before handing one over: its exit
+  // code and stderr then tell the client why.
   const int master = proc.terminal();
-  for (int fd : {master, io.in.get(), io.out.get(), io.resize.get()})
+  const int diag = proc.runtime_stderr();
+  for (int fd : {master, diag, io.in.get(), io.out.get(), io.resize.get()})
     if (fd >= 0) CRID_TRY_CTX(set_nonblocking(fd), "exec in container {}", id);
   Outlet to_client(io.out.get());
   Outlet to_term(master);
-  bool in_open = io.in.valid(), resize_open = io.resize.valid(), master_open = true;
+  bool in_open = io.in.valid(), resize_open = io.resize.valid();
+  bool master_open = master >= 0, diag_open = diag >= 0;
   bool cancelled = false, killed = false;
   std::chrono::steady_clock::time_point cancelled_at;
   char buf[32768];
 
   for (;;) {
-    pollfd p[6] = {
+    pollfd p[7] = {
         {proc.exit_fd(), POLLIN, 0},
         {cancelled ? -1 : io.cancel.get(), POLLIN, 0},
         {resize_open ? io.resize.get() : -1, POLLIN, 0},
@@ -68,8 +87,9 @@ Result<int> run_tty_exec(runtime::ExecProcess& proc, StdioFds& io, const std::st
          static_cast<short>((to_client.full() ? 0 : POLLIN) | (to_term.pending() ? POLLOUT : 0)),
          0},
         {to_client.pending() ? io.out.get() : -1, POLLOUT, 0},
+        {diag_open && !to_client.full() ? diag : -1, POLLIN, 0},
     };
-    int r = ::poll(p, 6, cancelled && !killed ? kKillRetryMs : 1000);
+    int r = ::poll(p, 7, cancelled && !killed ? kKillRetryMs : 1000);
     if (r < 0 && errno != EINTR) return sys_error("exec in container {}: poll", id);
     if (r <= 0 && !cancelled) continue;
     if (p[0].revents) break;
@@ -107,21 +127,17 @@ Result<int> run_tty_exec(runtime::ExecProcess& proc, StdioFds& io, const std::st
       if (n > 0) {
         to_client.push(buf, static_cast<size_t>(n));
       } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        master_open = false;  // EIO: the runtime closed its side
+        master_open = false;  // EIO: everything on the other side closed it
       }
     }
     if (p[5].revents) to_client.flush();
+    if (p[6].revents) diag_open = copy_available(diag, to_client);
   }
-  // The runtime is gone: what it wrote last is still in the pty.
-  for (;;) {
-    ssize_t n = ::read(master, buf, sizeof buf);
-    if (n > 0) {
-      to_client.push(buf, static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    break;  // EIO once empty (slave closed), or EAGAIN
-  }
+  // The runtime is gone: what it wrote last is still in the pty (EIO once
+  // empty and closed on the other side; EAGAIN if a leftover process of the
+  // exec still holds it) and in its stderr pipe.
+  if (master_open) copy_available(master, to_client);
+  if (diag_open) copy_available(diag, to_client);
   to_client.drain(io.cancel.get());
   return proc.wait();
 }

@@ -231,15 +231,17 @@ class Stack {
   explicit Stack(const std::string& extra_conf)
       : files_(extra_conf), holder_(load(files_)), backend_(holder_) {}
 
+  // Pods take their containers with them; anything left is a failure.
   ~Stack() {
-    if (backend_.pods) {
-      auto pods = backend_.pods->list({});
-      if (pods) {
-        for (const auto& p : *pods) {
-          (void)backend_.pods->stop(p.id);
-          (void)backend_.pods->remove(p.id);
-        }
-      }
+    if (!backend_.pods) return;
+    auto pods = backend_.pods->list({});
+    EXPECT_TRUE(pods) << pods.error().message();
+    if (!pods) return;
+    for (const auto& p : *pods) {
+      auto stopped = backend_.pods->stop(p.id);
+      EXPECT_TRUE(stopped) << stopped.error().message();
+      auto removed = backend_.pods->remove(p.id);
+      EXPECT_TRUE(removed) << removed.error().message();
     }
   }
 
@@ -360,14 +362,17 @@ class StreamBackendTest : public ::testing::TestWithParam<std::string> {
     ExecRequest req{id, std::move(cmd), false, stdin.has_value(), true, true};
     auto fut = std::async(std::launch::async,
                           [&] { return stream().exec(req, std::move(c.io)); });
-    if (stdin) {
+    // Written while the output is read: a big input would fill the pipes.
+    std::thread writer([&] {
+      if (!stdin) return;
       c.send(*stdin);
       c.in.reset();
-    }
+    });
     ExecOutcome o;
     auto err_fut = std::async(std::launch::async, [&] { return read_all(c.err.get()); });
     o.out = read_all(c.out.get());
     o.err = err_fut.get();
+    writer.join();
     o.code = fut.get();
     return o;
   }
@@ -378,6 +383,7 @@ class StreamBackendTest : public ::testing::TestWithParam<std::string> {
     return r ? *r : container::ContainerRecord{};
   }
 
+  std::unique_ptr<testing::TestNetwork> net_;  // declared first: goes last
   std::unique_ptr<Stack> stack_;
   std::map<std::string, v1::PodSandboxConfig> pod_configs_;
 };
@@ -463,7 +469,7 @@ TEST_P(StreamBackendTest, TtyExecAppliesInitialSizeAndResizes) {
   out += read_all(c.out.get());
   auto code = fut.get();
   ASSERT_TRUE(code) << code.error().message();
-  EXPECT_EQ(*code, 0);
+  EXPECT_EQ(*code, 0) << out;
 }
 
 TEST_P(StreamBackendTest, TtyExecExitCodeAndOutput) {
@@ -632,13 +638,15 @@ std::string read_some(int fd, size_t want, std::chrono::milliseconds timeout = 1
 }
 
 TEST_P(StreamBackendTest, ConnectPortReachesServerInPodNetwork) {
-  testing::TestNetwork net(stack_->files().cni_conf_dir(), stack_->files().dir());
+  // Outlives the stack (a fixture member), so pods are torn down first.
+  net_ = std::make_unique<testing::TestNetwork>(stack_->files().cni_conf_dir(),
+                                                stack_->files().dir());
   std::string pod = run_pod("netpod", /*own_network=*/true);
   ASSERT_FALSE(pod.empty());
   // A port nothing on the host listens on: only the pod's loopback has it.
   int port = testing::free_loopback_port();
   run_container("netpod", pod, "echo-server",
-                {"/bin/nc", "-ll", "-p", std::to_string(port), "-e", "/bin/cat"});
+                {"/bin/busybox", "nc", "-ll", "-p", std::to_string(port), "-e", "/bin/cat"});
   for (int i = 0; i < 10; ++i) {
     SCOPED_TRACE(i);
     Result<UniqueFd> fd = make_error(ErrorKind::kInternal, "not tried");
@@ -654,6 +662,16 @@ TEST_P(StreamBackendTest, ConnectPortReachesServerInPodNetwork) {
               static_cast<ssize_t>(msg.size()));
     EXPECT_EQ(read_some(fd->get(), msg.size()), msg);
   }
+  // The server is in the pod's namespace only: the host's loopback has no
+  // such port.
+  {
+    UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_NE(::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  }
   // A closed port: refused, naming pod and port.
   auto closed = stream().connect_port(pod, static_cast<uint16_t>(port == 1 ? 2 : port - 1));
   ASSERT_FALSE(closed);
@@ -667,10 +685,6 @@ TEST_P(StreamBackendTest, ConnectPortReachesServerInPodNetwork) {
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().kind(), ErrorKind::kNotFound);
   // Pods go before the network's bridge.
-  for (auto& p : *b().pods->list({})) {
-    (void)b().pods->stop(p.id);
-    (void)b().pods->remove(p.id);
-  }
 }
 
 TEST_P(StreamBackendTest, ConnectPortOnHostNetworkPod) {
