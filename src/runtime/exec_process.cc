@@ -65,6 +65,15 @@ Result<Pty> open_pty() {
   if (::ptsname_r(pty.master.get(), name, sizeof name) != 0)
     return sys_error("naming a pseudo-terminal");
   pty.slave_path = name;
+  // This pty only carries bytes to the runtime, which puts the terminal the
+  // container sees on its far side. Cooked, it would apply a second line
+  // discipline ("\n" -> "\r\r\n", echo twice) until the runtime itself
+  // switches it to raw, a race the client can see.
+  termios mode{};
+  if (::tcgetattr(pty.master.get(), &mode) != 0) return sys_error("reading pseudo-terminal modes");
+  ::cfmakeraw(&mode);
+  if (::tcsetattr(pty.master.get(), TCSANOW, &mode) != 0)
+    return sys_error("making a pseudo-terminal raw");
   return pty;
 }
 

@@ -199,12 +199,9 @@ TEST_F(StreamWebSocketTest, OlderSubprotocolsWork) {
   }
 }
 
-// Disabled for the backend issue described below: in about 1 run of 5 the
-// output is "go\r\ngo\r\n" and the size line never arrives.
-TEST_F(StreamWebSocketTest, DISABLED_TtyResizeReachesTheTerminal) {
+TEST_F(StreamWebSocketTest, TtyResizeReachesTheTerminal) {
   // The backend applies a resize while the process runs: busybox stty
-  // fails on a 0x0 terminal, so wait for the size. The final sleep keeps
-  // the size line clear of the backend issue described below.
+  // fails on a 0x0 terminal, so wait for the size.
   std::string url = exec_url({"/bin/sh", "-c",
                               "read line; i=0; until stty size 2>/dev/null; do "
                               "i=$((i+1)); [ $i -gt 100 ] && exit 9; sleep 0.1; done; sleep 0.5"},
@@ -214,12 +211,10 @@ TEST_F(StreamWebSocketTest, DISABLED_TtyResizeReachesTheTerminal) {
   EXPECT_EQ(j["exit_code"], 0);
 }
 
-// Known backend issue, found here and left to the stream-backend side: a
-// tty exec's output is sometimes run through terminal output processing
-// twice ("last-line\r\r\n" in 7 runs of 20, and "go" echoed twice in the
-// resize test), as if two line disciplines were in the path; once, the
-// resize test's "stty size" line was missing altogether. Enable when fixed.
-TEST_F(StreamWebSocketTest, DISABLED_TtyOutputPassesOneTerminalOnly) {
+// A tty exec's output passes one line discipline only: the container's
+// terminal. (The pty between crid and runc was once cooked until runc made
+// it raw, so output raced through two: "last-line\r\r\n".)
+TEST_F(StreamWebSocketTest, TtyOutputPassesOneTerminalOnly) {
   int lost = 0;
   for (int i = 0; i < 20; ++i) {
     auto j = client_json({exec_url({"/bin/echo", "last-line"}, false, true, false, true)});
