@@ -87,7 +87,8 @@ std::string resolve_log_path(const sandbox::Pod& pod, const oci::ContainerReques
 
 }  // namespace
 
-Result<std::string> ContainerManager::create(const CreateRequest& cr) {
+Result<std::string> ContainerManager::create(const CreateRequest& cr,
+                                             const std::function<bool()>& caller_gone) {
   const oci::ContainerRequest& req = cr.request;
   auto cfg = deps_.config.get();
   if (req.name.empty())
@@ -140,7 +141,12 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr) {
 
   // 1. The name, unique per pod and attempt.
   std::string key = name_key(pod.id, req.name, req.attempt);
-  CRID_TRY(reserve_name(key, id));
+  CRID_ASSIGN(auto earlier, reserve_name(key, id, caller_gone));
+  if (earlier) {
+    spdlog::info("{} retry: answering with container {}, made after the first caller gave up",
+                 tag, *earlier);
+    return *earlier;
+  }
   undo.add("release name", [this, key] { release_name(key); });
 
   // 2. Rootfs overlay.
@@ -242,6 +248,11 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr) {
   {
     std::lock_guard lock(map_mu_);
     entries_[id] = entry;
+    if (caller_gone && caller_gone()) {
+      unclaimed_[key] = id;
+      spdlog::info("{} created after its caller gave up: kept for the retry", tag);
+    }
+    names_cv_.notify_all();
   }
   undo.dismiss();
   spdlog::info("{} created from {} ({}), init pid {}", tag, req.image_ref, image->id, created.init_pid);

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -64,7 +65,12 @@ class ContainerManager final : public sandbox::PodContainers {
   static Result<std::unique_ptr<ContainerManager>> open(Deps deps);
   ~ContainerManager() override;
 
-  Result<std::string> create(const CreateRequest& req);
+  // `caller_gone` (may be empty) tells whether the caller stopped waiting:
+  // the container is then kept for the kubelet's retry of the same name and
+  // attempt, which gets its id; a retry arriving while the first create
+  // still works waits for it.
+  Result<std::string> create(const CreateRequest& req,
+                             const std::function<bool()>& caller_gone = {});
   Status start(const std::string& id);
   // Sends the stop signal, waits `timeout`, then SIGKILL; returns once the
   // exit is recorded. Idempotent on exited containers.
@@ -103,7 +109,10 @@ class ContainerManager final : public sandbox::PodContainers {
   Result<EntryPtr> find(const std::string& id_or_prefix);
   std::vector<EntryPtr> entries_of_pod(const std::string& pod_id);
 
-  Status reserve_name(const std::string& key, const std::string& id);
+  // Reserves `key` for `id`; if a create whose caller gave up holds it (or
+  // held it, once it finishes), returns that container's id instead.
+  Result<std::optional<std::string>> reserve_name(const std::string& key, const std::string& id,
+                                                  const std::function<bool()>& caller_gone);
   void release_name(const std::string& key);
 
   Status stop_locked(Entry& e, std::chrono::milliseconds timeout);
@@ -115,6 +124,9 @@ class ContainerManager final : public sandbox::PodContainers {
   bool poll_exit(Entry& e);
   Status persist_locked(const ContainerRecord& rec);
   void recover();
+  // A container whose monitor died: SIGKILL it through the runtime. True if
+  // it was still there to kill.
+  bool kill_unmonitored(const std::string& id);
 
   Deps deps_;
   std::unique_ptr<ContainerStore> store_;
@@ -123,6 +135,8 @@ class ContainerManager final : public sandbox::PodContainers {
   std::mutex map_mu_;
   std::map<std::string, EntryPtr> entries_;
   std::map<std::string, std::string> names_;  // "<pod>/<name>/<attempt>" -> id
+  std::condition_variable names_cv_;          // a create finished or gave up its name
+  std::map<std::string, std::string> unclaimed_;  // key -> created after its caller gave up
 };
 
 // The key under which a container name is reserved in its pod.
