@@ -50,6 +50,7 @@ Result<std::unique_ptr<ContainerManager>> ContainerManager::open(Deps deps) {
   CRID_TRY_CTX(m->watcher_.start(m->exit_dir(), [self](const runtime::ExitEvent& ev) { self->on_exit(ev); }),
                "watching container exits in {}", m->exit_dir());
   deps.pods.set_containers(self);
+  m->remove_orphans();
   return m;
 }
 

@@ -127,6 +127,9 @@ class ContainerManager final : public sandbox::PodContainers {
   // A container whose monitor died: SIGKILL it through the runtime. True if
   // it was still there to kill.
   bool kill_unmonitored(const std::string& id);
+  // Containers whose pod is gone (a create that raced a pod removal in an
+  // older daemon): nothing can reach them through their pod any more.
+  void remove_orphans();
 
   Deps deps_;
   std::unique_ptr<ContainerStore> store_;

@@ -49,6 +49,22 @@ bool ContainerManager::kill_unmonitored(const std::string& id) {
   return true;
 }
 
+void ContainerManager::remove_orphans() {
+  std::vector<std::pair<std::string, std::string>> orphans;
+  {
+    std::lock_guard lock(map_mu_);
+    for (auto& [id, e] : entries_) {
+      std::lock_guard el(e->mu);
+      auto pod = deps_.pods.status(e->rec.pod_id);
+      if (!pod && pod.error().kind() == ErrorKind::kNotFound) orphans.push_back({id, e->rec.pod_id});
+    }
+  }
+  for (auto& [id, pod] : orphans) {
+    spdlog::warn("[recover ctr={}] its pod {} is gone: removing it", log::short_id(id), log::short_id(pod));
+    if (auto s = remove(id); !s) spdlog::error("[recover ctr={}] {}", log::short_id(id), s.error().message());
+  }
+}
+
 void ContainerManager::recover() {
   auto rows = store_->list();
   if (!rows) {

@@ -153,6 +153,12 @@ std::shared_ptr<std::mutex> SandboxManager::pod_lock(const std::string& id) {
   return m;
 }
 
+SandboxManager::PodGuard SandboxManager::lock_pod(const std::string& id) {
+  PodGuard g{pod_lock(id), {}};
+  g.lock = std::unique_lock(*g.mu);
+  return g;
+}
+
 Result<std::string> SandboxManager::resolve_id(const std::string& id) {
   if (id.empty()) return make_error(ErrorKind::kInvalidArgument, "pod sandbox id is empty");
   CRID_ASSIGN(auto exact, store_->get(id));

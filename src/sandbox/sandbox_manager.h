@@ -58,6 +58,15 @@ class SandboxManager {
 
   network::CniInvoker& cni() { return *cni_; }
 
+  // The pod's lock, as Stop and Remove hold it. CreateContainer holds it
+  // for the whole create, so a pod cannot be stopped or removed half-way
+  // through one of its creates (leaving a container without a pod).
+  struct PodGuard {
+    std::shared_ptr<std::mutex> mu;  // kept alive while locked
+    std::unique_lock<std::mutex> lock;
+  };
+  PodGuard lock_pod(const std::string& id);
+
  private:
   SandboxManager(const ConfigHolder& config, std::unique_ptr<SandboxStore> store,
                  std::function<std::string()> pod_cidr);
