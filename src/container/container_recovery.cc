@@ -7,7 +7,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "container/container_manager.h"
+#include "runtime/monitor_cgroup.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -32,6 +35,18 @@ int64_t to_ns(runtime::WallTime t) {
 }
 
 int64_t now_ns() { return to_ns(std::chrono::system_clock::now()); }
+
+// The container's cgroupfs path from its bundle's config.json ("" for the
+// systemd driver's "slice:prefix:name" form or an unreadable spec).
+std::string cgroupfs_path_of(const std::string& bundle) {
+  auto text = fs::read_file(bundle + "/config.json");
+  if (!text) return "";
+  auto spec = nlohmann::json::parse(*text, nullptr, false);
+  if (spec.is_discarded()) return "";
+  std::string path = spec.value(nlohmann::json::json_pointer("/linux/cgroupsPath"), std::string());
+  if (path.empty() || path.front() != '/' || path.find(':') != std::string::npos) return "";
+  return path;
+}
 
 }  // namespace
 
@@ -132,8 +147,15 @@ void ContainerManager::recover() {
   for (const auto& id : subdirs(cfg->runroot + "/containers")) {
     if (entries_.count(id)) continue;
     spdlog::warn("[recover ctr={}] removing the bundle of an unfinished create", log::short_id(id));
+    std::string cgroup = cgroupfs_path_of(bundle_dir(id));
     if (deps_.runtime.recover(id, bundle_dir(id))) (void)deps_.runtime.remove(id);
     (void)fs::remove_all(bundle_dir(id));
+    // A runtime killed during its create leaves the cgroup it made, which
+    // no runtime state names any more.
+    if (!cgroup.empty() && runtime::cgroup_exists(cgroup)) {
+      if (auto s = runtime::remove_cgroup(cgroup); !s)
+        spdlog::error("[recover ctr={}] {}", log::short_id(id), s.error().message());
+    }
   }
   for (const auto& id : subdirs(cfg->root + "/containers")) {
     if (entries_.count(id)) continue;

@@ -69,6 +69,13 @@ void SandboxManager::recover() {
   // CNI attachments whose pod dir vanished (runroot wiped by a reboot).
   for (auto it = std::filesystem::directory_iterator(config_.get()->root + "/cni-cache", ec);
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::string name = it->path().filename();
+    // An atomic write cut short leaves its temporary file.
+    if (name.find(".json.tmp.") != std::string::npos) {
+      std::error_code rm_ec;
+      std::filesystem::remove(it->path(), rm_ec);
+      continue;
+    }
     std::string id = it->path().stem();
     if (known.count(id) || it->path().extension() != ".json") continue;
     if (auto st = cni_->del(id); !st) spdlog::error("[recover] {}", st.error().message());
