@@ -88,7 +88,8 @@ std::string resolve_log_path(const sandbox::Pod& pod, const oci::ContainerReques
 
 }  // namespace
 
-Result<std::string> ContainerManager::create(const CreateRequest& cr) {
+Result<std::string> ContainerManager::create(const CreateRequest& cr,
+                                             const std::function<bool()>& caller_gone) {
   const oci::ContainerRequest& req = cr.request;
   auto cfg = deps_.config.get();
   if (req.name.empty())
@@ -102,8 +103,33 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr) {
                       "container {}: log path \"{}\" must not contain \"..\"", req.name,
                       req.log_path);
 
-  // Pod and image first: nothing to undo yet.
+  // The pod first: nothing to undo yet.
   auto pod_r = deps_.pods.status(cr.pod_id);
+  if (!pod_r) {
+    if (pod_r.error().kind() == ErrorKind::kNotFound)
+      return make_error(ErrorKind::kNotFound, "container {}: pod sandbox {} not found", req.name, cr.pod_id);
+    return pod_r.error().wrap(fmt::format("container {}", req.name));
+  }
+  const std::string id = new_id();
+  const std::string tag = fmt::format("[CreateContainer ctr={} name={} pod={}]", log::short_id(id),
+                                      req.name, log::short_id(pod_r->id));
+  Cleanup undo;
+
+  // 1. The name, unique per pod and attempt. Reserved before the pod's
+  // lock is taken: a retry waits here for the first create, which needs it.
+  std::string key = name_key(pod_r->id, req.name, req.attempt);
+  CRID_ASSIGN(auto earlier, reserve_name(key, id, caller_gone));
+  if (earlier) {
+    spdlog::info("{} retry: answering with container {}, made after the first caller gave up",
+                 tag, *earlier);
+    return *earlier;
+  }
+  undo.add("release name", [this, key] { release_name(key); });
+
+  // Stop and Remove of the pod wait for this create: its container never
+  // outlives the pod. The pod is read again under the lock.
+  auto pod_guard = deps_.pods.lock_pod(pod_r->id);
+  pod_r = deps_.pods.status(pod_r->id);
   if (!pod_r) {
     if (pod_r.error().kind() == ErrorKind::kNotFound)
       return make_error(ErrorKind::kNotFound, "container {}: pod sandbox {} not found", req.name, cr.pod_id);
@@ -139,16 +165,6 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr) {
     CRID_ASSIGN(stop_signal, parse_signal(image_config.stop_signal));
   }
   if (stop_signal == 0) stop_signal = SIGTERM;
-
-  const std::string id = new_id();
-  const std::string tag = fmt::format("[CreateContainer ctr={} name={} pod={}]", log::short_id(id),
-                                      req.name, log::short_id(pod.id));
-  Cleanup undo;
-
-  // 1. The name, unique per pod and attempt.
-  std::string key = name_key(pod.id, req.name, req.attempt);
-  CRID_TRY(reserve_name(key, id));
-  undo.add("release name", [this, key] { release_name(key); });
 
   // 2. Rootfs overlay.
   RootfsPaths paths = rootfs_paths(id);
@@ -254,6 +270,11 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr) {
   {
     std::lock_guard lock(map_mu_);
     entries_[id] = entry;
+    if (caller_gone && caller_gone()) {
+      unclaimed_[key] = id;
+      spdlog::info("{} created after its caller gave up: kept for the retry", tag);
+    }
+    names_cv_.notify_all();
   }
   undo.dismiss();
   spdlog::info("{} created from {} ({}), init pid {}", tag, req.image_ref, image->id, created.init_pid);

@@ -32,6 +32,8 @@ constexpr auto kKillWait = 60s;
 // How long the monitor may take to report the exit of a process the
 // runtime already says is gone.
 constexpr auto kGoneWait = 5s;
+// How long a retried create waits for the first one of the same name.
+constexpr auto kRetryWait = 4min;
 
 }  // namespace
 
@@ -51,6 +53,7 @@ Result<std::unique_ptr<ContainerManager>> ContainerManager::open(Deps deps) {
   CRID_TRY_CTX(m->watcher_.start(m->exit_dir(), [self](const runtime::ExitEvent& ev) { self->on_exit(ev); }),
                "watching container exits in {}", m->exit_dir());
   deps.pods.set_containers(self);
+  m->remove_orphans();
   return m;
 }
 
@@ -94,18 +97,34 @@ std::vector<ContainerManager::EntryPtr> ContainerManager::entries_of_pod(const s
   return out;
 }
 
-Status ContainerManager::reserve_name(const std::string& key, const std::string& id) {
-  std::lock_guard lock(map_mu_);
-  auto [it, inserted] = names_.emplace(key, id);
-  if (!inserted)
-    return make_error(ErrorKind::kAlreadyExists, "container name {} is already reserved by container {}",
-                      key, it->second);
-  return Ok();
+Result<std::optional<std::string>> ContainerManager::reserve_name(
+    const std::string& key, const std::string& id, const std::function<bool()>& caller_gone) {
+  std::unique_lock lock(map_mu_);
+  auto give_up = std::chrono::steady_clock::now() + kRetryWait;
+  for (;;) {
+    auto it = names_.find(key);
+    if (it == names_.end()) break;
+    if (auto u = unclaimed_.find(key); u != unclaimed_.end() && u->second == it->second) {
+      std::string found = u->second;
+      unclaimed_.erase(u);
+      return std::optional<std::string>(found);
+    }
+    // Held by a finished container, or a create still at work that the
+    // kubelet's retry waits for (bounded).
+    bool in_flight = !entries_.count(it->second);
+    if (!in_flight || std::chrono::steady_clock::now() >= give_up || (caller_gone && caller_gone()))
+      return make_error(ErrorKind::kAlreadyExists,
+                        "container name {} is already reserved by container {}", key, it->second);
+    names_cv_.wait_for(lock, 100ms);
+  }
+  names_.emplace(key, id);
+  return std::optional<std::string>();
 }
 
 void ContainerManager::release_name(const std::string& key) {
   std::lock_guard lock(map_mu_);
   names_.erase(key);
+  names_cv_.notify_all();
 }
 
 Status ContainerManager::persist_locked(const ContainerRecord& rec) { return store_->update(rec); }
@@ -300,19 +319,24 @@ Status ContainerManager::remove(const std::string& id) {
     // The runtime's forced delete below kills what is left anyway.
     if (!s) spdlog::warn("{} {}", tag("RemoveContainer", rec), s.error().message());
   }
+  // The processes go first (the exit is in the row by now), then the row,
+  // then the storage: a daemon killed in between leaves either a complete
+  // exited container or storage without a row, which start-up removes.
   CRID_TRY_CTX(deps_.runtime.remove(rec.id), "removing container {}", rec.id);
   // The forced delete killed whatever was left: record that exit if none
   // was, so the row ends exited and STOPPED goes out before DELETED.
   if (!poll_exit(*e)) record_exit(*e, 128 + SIGKILL, now_ns(), false);
-  CRID_TRY_CTX(remove_rootfs(rootfs_paths(rec.id)), "removing container {}", rec.id);
-  CRID_TRY_CTX(fs::remove_all(bundle_dir(rec.id)), "removing container {}", rec.id);
   CRID_TRY(store_->remove(rec.id));
   std::lock_guard events(e->events_mu);
   {
     std::lock_guard lock(map_mu_);
     entries_.erase(rec.id);
     names_.erase(name_key(rec.pod_id, rec.name, rec.attempt));
+    unclaimed_.erase(name_key(rec.pod_id, rec.name, rec.attempt));
+    names_cv_.notify_all();
   }
+  CRID_TRY_CTX(remove_rootfs(rootfs_paths(rec.id)), "removing the storage of container {}", rec.id);
+  CRID_TRY_CTX(fs::remove_all(bundle_dir(rec.id)), "removing the bundle of container {}", rec.id);
   spdlog::info("{} removed", tag("RemoveContainer", rec));
   {
     std::lock_guard lock(e->mu);

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -76,7 +77,12 @@ class ContainerManager final : public sandbox::PodContainers {
   static Result<std::unique_ptr<ContainerManager>> open(Deps deps);
   ~ContainerManager() override;
 
-  Result<std::string> create(const CreateRequest& req);
+  // `caller_gone` (may be empty) tells whether the caller stopped waiting:
+  // the container is then kept for the kubelet's retry of the same name and
+  // attempt, which gets its id; a retry arriving while the first create
+  // still works waits for it.
+  Result<std::string> create(const CreateRequest& req,
+                             const std::function<bool()>& caller_gone = {});
   Status start(const std::string& id);
   // Sends the stop signal, waits `timeout`, then SIGKILL; returns once the
   // exit is recorded. Idempotent on exited containers.
@@ -124,7 +130,10 @@ class ContainerManager final : public sandbox::PodContainers {
   Result<EntryPtr> find(const std::string& id_or_prefix);
   std::vector<EntryPtr> entries_of_pod(const std::string& pod_id);
 
-  Status reserve_name(const std::string& key, const std::string& id);
+  // Reserves `key` for `id`; if a create whose caller gave up holds it (or
+  // held it, once it finishes), returns that container's id instead.
+  Result<std::optional<std::string>> reserve_name(const std::string& key, const std::string& id,
+                                                  const std::function<bool()>& caller_gone);
   void release_name(const std::string& key);
 
   Status stop_locked(Entry& e, std::chrono::milliseconds timeout);
@@ -139,6 +148,12 @@ class ContainerManager final : public sandbox::PodContainers {
   // are now. The caller holds the container's events_mu and no other lock.
   void publish(events::ContainerEventType type, const ContainerRecord& rec);
   void recover();
+  // A container whose monitor died: SIGKILL it through the runtime. True if
+  // it was still there to kill.
+  bool kill_unmonitored(const std::string& id);
+  // Containers whose pod is gone (a create that raced a pod removal in an
+  // older daemon): nothing can reach them through their pod any more.
+  void remove_orphans();
 
   Deps deps_;
   std::unique_ptr<ContainerStore> store_;
@@ -148,6 +163,8 @@ class ContainerManager final : public sandbox::PodContainers {
   std::map<std::string, EntryPtr> entries_;
   std::map<std::string, std::string> names_;  // "<pod>/<name>/<attempt>" -> id
   std::atomic<uint64_t> oom_killed_{0};
+  std::condition_variable names_cv_;          // a create finished or gave up its name
+  std::map<std::string, std::string> unclaimed_;  // key -> created after its caller gave up
 };
 
 // The key under which a container name is reserved in its pod.

@@ -3,8 +3,14 @@
 // did), exits that happened meanwhile are recorded, and storage or bundles
 // without a row (a create cut short by a crash) are removed.
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "container/container_manager.h"
+#include "runtime/monitor_cgroup.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -28,7 +34,51 @@ int64_t to_ns(runtime::WallTime t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
+int64_t now_ns() { return to_ns(std::chrono::system_clock::now()); }
+
+// The container's cgroupfs path from its bundle's config.json ("" for the
+// systemd driver's "slice:prefix:name" form or an unreadable spec).
+std::string cgroupfs_path_of(const std::string& bundle) {
+  auto text = fs::read_file(bundle + "/config.json");
+  if (!text) return "";
+  auto spec = nlohmann::json::parse(*text, nullptr, false);
+  if (spec.is_discarded()) return "";
+  std::string path = spec.value(nlohmann::json::json_pointer("/linux/cgroupsPath"), std::string());
+  if (path.empty() || path.front() != '/' || path.find(':') != std::string::npos) return "";
+  return path;
+}
+
 }  // namespace
+
+bool ContainerManager::kill_unmonitored(const std::string& id) {
+  auto st = deps_.runtime.state(id);
+  if (!st || (st->status != runtime::ContainerStatus::kRunning &&
+              st->status != runtime::ContainerStatus::kCreated &&
+              st->status != runtime::ContainerStatus::kPaused))
+    return false;
+  if (auto s = deps_.runtime.kill(id, SIGKILL, /*all=*/true); !s) {
+    spdlog::error("[recover ctr={}] killing a container without monitor: {}", log::short_id(id),
+                  s.error().message());
+    return false;
+  }
+  return true;
+}
+
+void ContainerManager::remove_orphans() {
+  std::vector<std::pair<std::string, std::string>> orphans;
+  {
+    std::lock_guard lock(map_mu_);
+    for (auto& [id, e] : entries_) {
+      std::lock_guard el(e->mu);
+      auto pod = deps_.pods.status(e->rec.pod_id);
+      if (!pod && pod.error().kind() == ErrorKind::kNotFound) orphans.push_back({id, e->rec.pod_id});
+    }
+  }
+  for (auto& [id, pod] : orphans) {
+    spdlog::warn("[recover ctr={}] its pod {} is gone: removing it", log::short_id(id), log::short_id(pod));
+    if (auto s = remove(id); !s) spdlog::error("[recover ctr={}] {}", log::short_id(id), s.error().message());
+  }
+}
 
 void ContainerManager::recover() {
   auto rows = store_->list();
@@ -47,8 +97,7 @@ void ContainerManager::recover() {
         rec.exit_code = -1;
         rec.reason = "Error";
         rec.message = "the container's state was lost (host rebooted?)";
-        rec.finished_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count();
+        rec.finished_ns = now_ns();
         rec.pid = 0;
         changed = true;
         spdlog::warn("{} {}: {}", t, rec.message, found.error().message());
@@ -61,13 +110,28 @@ void ContainerManager::recover() {
         changed = true;
         spdlog::info("{} exited with {} while the daemon was down", t, rec.exit_code);
       } else if (!found->monitor_alive) {
+        // Nobody watches its exit, holds its stdio or writes its log any
+        // more: a process left running would be reported and never seen to
+        // end. Kill it, and say so.
+        bool killed = kill_unmonitored(rec.id);
         rec.state = ContainerState::kExited;
-        rec.exit_code = -1;
+        rec.exit_code = killed ? 128 + SIGKILL : -1;
         rec.reason = "Error";
-        rec.message = "the container's monitor died without recording an exit";
+        rec.message = killed ? "the container's monitor died; the container was killed"
+                             : "the container's monitor died without recording an exit";
+        rec.finished_ns = now_ns();
         rec.pid = 0;
         changed = true;
         spdlog::warn("{} {}", t, rec.message);
+      } else if (rec.state == ContainerState::kCreated) {
+        // A start whose row update was cut short: the runtime knows better.
+        auto st = deps_.runtime.state(rec.id);
+        if (st && st->status == runtime::ContainerStatus::kRunning) {
+          rec.state = ContainerState::kRunning;
+          rec.started_ns = now_ns();
+          changed = true;
+          spdlog::info("{} was started just before the daemon stopped: running", t);
+        }
       }
     }
     if (changed) {
@@ -83,13 +147,28 @@ void ContainerManager::recover() {
   for (const auto& id : subdirs(cfg->runroot + "/containers")) {
     if (entries_.count(id)) continue;
     spdlog::warn("[recover ctr={}] removing the bundle of an unfinished create", log::short_id(id));
+    std::string cgroup = cgroupfs_path_of(bundle_dir(id));
     if (deps_.runtime.recover(id, bundle_dir(id))) (void)deps_.runtime.remove(id);
     (void)fs::remove_all(bundle_dir(id));
+    // A runtime killed during its create leaves the cgroup it made, which
+    // no runtime state names any more.
+    if (!cgroup.empty() && runtime::cgroup_exists(cgroup)) {
+      if (auto s = runtime::remove_cgroup(cgroup); !s)
+        spdlog::error("[recover ctr={}] {}", log::short_id(id), s.error().message());
+    }
   }
   for (const auto& id : subdirs(cfg->root + "/containers")) {
     if (entries_.count(id)) continue;
     spdlog::warn("[recover ctr={}] removing the storage of an unfinished create", log::short_id(id));
     if (auto s = remove_rootfs(rootfs_paths(id)); !s) spdlog::error("[recover] {}", s.error().message());
+  }
+  // Exit files of containers nobody knows (removed, or never committed).
+  if (DIR* d = ::opendir(exit_dir().c_str())) {
+    while (dirent* ent = ::readdir(d)) {
+      std::string name = ent->d_name;
+      if (ent->d_type == DT_REG && !entries_.count(name)) ::unlinkat(::dirfd(d), name.c_str(), 0);
+    }
+    ::closedir(d);
   }
   if (!entries_.empty()) spdlog::info("[recover] {} containers known", entries_.size());
 }

@@ -423,6 +423,13 @@ Result<CreatedContainer> ConmonRuntime::create(const CreateOptions& o) {
     if (!o.log_path.empty()) ::unlink(o.log_path.c_str());
   });
 
+  // A provisional record before anything runs: a daemon killed between here
+  // and the final record still leaves enough (runtime, root, pid file) for
+  // the next start-up to find and delete what this create started.
+  CRID_TRY_CTX(
+      fs::write_file_atomic(o.bundle_dir + "/" + kRecordFile, record_to_json(rec).dump(2), 0600),
+      "creating container {}", o.id);
+
   spdlog::debug("[runtime ctr={}] starting conmon: {}", log::short_id(o.id), fmt::join(args, " "));
   CRID_ASSIGN(middle, spawn_conmon(args, o.bundle_dir, sync.write.get(), start_pipe.read.get(),
                                    err.write.get()));
@@ -780,6 +787,11 @@ Result<RecoveredContainer> ConmonRuntime::recover(const std::string& id,
   if (rec.id != id)
     return make_error(ErrorKind::kInternal, "monitor record {} is for container {}, not {}", path,
                       rec.id, id);
+  // Only the provisional record: the create was cut short after conmon may
+  // have started; its pid file says which process to stop.
+  if (rec.monitor_pid <= 0) {
+    if (auto pid = read_pid_file(bundle_dir + "/" + kConmonPidFile)) rec.monitor_pid = *pid;
+  }
   RecoveredContainer out;
   out.init_pid = rec.init_pid;
   out.monitor_pid = rec.monitor_pid;

@@ -1,6 +1,8 @@
 #include "sandbox/pause.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -10,6 +12,7 @@
 #include <cstdio>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "util/fs.h"
 #include "util/process.h"
@@ -161,6 +164,37 @@ Status kill_pause(const InfraProcess& p, const std::string& what) {
                         p.pid);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  return Ok();
+}
+
+Status kill_pauses_in(const PodNamespaces& pins, const std::string& what) {
+  struct stat pin_st[2];
+  const std::string* paths[2] = {&pins.net, &pins.ipc};
+  const char* kinds[2] = {"net", "ipc"};
+  bool have[2] = {false, false};
+  for (int i = 0; i < 2; ++i)
+    have[i] = !paths[i]->empty() && ::stat(paths[i]->c_str(), &pin_st[i]) == 0;
+  if (!have[0] && !have[1]) return Ok();
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return sys_error("{}: listing /proc", what);
+  std::vector<InfraProcess> found;
+  while (dirent* ent = ::readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(ent->d_name, &end, 10);
+    if (pid <= 0 || *end || !is_pause_cmdline(static_cast<pid_t>(pid))) continue;
+    for (int i = 0; i < 2; ++i) {
+      struct stat st;
+      if (!have[i] || ::stat(fmt::format("/proc/{}/ns/{}", pid, kinds[i]).c_str(), &st) != 0) continue;
+      if (st.st_ino != pin_st[i].st_ino || st.st_dev != pin_st[i].st_dev) continue;
+      InfraProcess p;
+      char state = 0;
+      p.pid = static_cast<pid_t>(pid);
+      if (read_stat(p.pid, &state, &p.start_time)) found.push_back(p);
+      break;
+    }
+  }
+  ::closedir(proc);
+  for (auto& p : found) CRID_TRY(kill_pause(p, what));
   return Ok();
 }
 

@@ -46,6 +46,11 @@ bool pause_alive(const InfraProcess& p);
 // namespace) and waits until it is gone. A pause already gone is fine.
 Status kill_pause(const InfraProcess& p, const std::string& what);
 
+// Pauses living in any of the pinned namespaces `pins` (compared by nsfs
+// inode): how start-up finds the pause of a RunPodSandbox killed before it
+// wrote infra.pid. Kills them as kill_pause does.
+Status kill_pauses_in(const PodNamespaces& pins, const std::string& what);
+
 // "<pid> <start time>" files: <runroot>/pods/<id>/infra.pid.
 Status write_infra_file(const std::string& path, const InfraProcess& p);
 InfraProcess read_infra_file(const std::string& path);

@@ -25,6 +25,9 @@ std::string tag(const std::string& rpc, const std::string& id, const PodMetadata
   return fmt::format("[{} pod={}]", rpc, log::short_id(id));
 }
 
+// How long a retried Run waits for the first one of the same name.
+constexpr auto kRetryWait = std::chrono::minutes(4);
+
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -110,6 +113,12 @@ std::shared_ptr<std::mutex> SandboxManager::pod_lock(const std::string& id) {
   return m;
 }
 
+SandboxManager::PodGuard SandboxManager::lock_pod(const std::string& id) {
+  PodGuard g{pod_lock(id), {}};
+  g.lock = std::unique_lock(*g.mu);
+  return g;
+}
+
 Result<std::string> SandboxManager::resolve_id(const std::string& id) {
   if (id.empty()) return make_error(ErrorKind::kInvalidArgument, "pod sandbox id is empty");
   CRID_ASSIGN(auto exact, store_->get(id));
@@ -129,7 +138,8 @@ Result<std::string> SandboxManager::resolve_id(const std::string& id) {
 }
 
 Result<std::string> SandboxManager::run(const PodConfig& config,
-                                        const std::string& runtime_handler) {
+                                        const std::string& runtime_handler,
+                                        const std::function<bool()>& caller_gone) {
   auto cfg = config_.get();
   CRID_ASSIGN(PodRunPlan plan, plan_pod_run(*cfg, config, runtime_handler));
   const std::string& handler = plan.handler;
@@ -146,14 +156,25 @@ Result<std::string> SandboxManager::run(const PodConfig& config,
   Cleanup release_name;  // declared first: runs after every undo step
   Cleanup undo;
 
-  // Reserve the name: an in-flight Run of the same name fails fast too.
+  // Reserve the name. A Run of the same name still at work is waited for:
+  // it is the kubelet retrying after its deadline.
   std::string key = name_key(config.metadata);
   {
-    std::lock_guard lock(names_mu_);
-    if (auto it = reserved_names_.find(key); it != reserved_names_.end())
-      return make_error(ErrorKind::kAlreadyExists,
-                        "pod name {} is already reserved by pod {} (being created)", key,
-                        it->second);
+    std::unique_lock lock(names_mu_);
+    auto give_up = std::chrono::steady_clock::now() + kRetryWait;
+    while (reserved_names_.count(key)) {
+      if (std::chrono::steady_clock::now() >= give_up || (caller_gone && caller_gone()))
+        return make_error(ErrorKind::kAlreadyExists,
+                          "pod name {} is already reserved by pod {} (being created)", key,
+                          reserved_names_[key]);
+      names_cv_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    if (auto it = unclaimed_.find(key); it != unclaimed_.end()) {
+      std::string id = it->second;
+      unclaimed_.erase(it);
+      spdlog::info("{} retry: answering with pod {}, made after the first caller gave up", t, id);
+      return id;
+    }
     CRID_ASSIGN(auto holder, store_->find_by_name(config.metadata));
     if (holder)
       return make_error(ErrorKind::kAlreadyExists, "pod name {} is already used by pod {}", key,
@@ -163,6 +184,7 @@ Result<std::string> SandboxManager::run(const PodConfig& config,
   release_name.add("release name", [this, key] {
     std::lock_guard lock(names_mu_);
     reserved_names_.erase(key);
+    names_cv_.notify_all();
   });
   auto pod_mu = pod_lock(pod.id);
   std::lock_guard pod_guard(*pod_mu);
@@ -214,6 +236,11 @@ Result<std::string> SandboxManager::run(const PodConfig& config,
 
   CRID_TRY(store_->insert(pod));
   undo.dismiss();
+  if (caller_gone && caller_gone()) {
+    std::lock_guard lock(names_mu_);
+    unclaimed_[key] = pod.id;
+    spdlog::info("{} ready after its caller gave up: kept for the retry", t);
+  }
   spdlog::info("{} ready (ips: {}, handler {})", t, fmt::join(pod.ips, ", "), handler);
   return pod.id;
 }
@@ -223,6 +250,19 @@ Status SandboxManager::stop_locked(Pod& pod) {
   auto cfg = config_.get();
   CRID_TRY_CTX(containers_.load()->stop_all(pod.id, cfg->stop_grace_default),
                "stopping the containers of pod {}", pod.id);
+  // NOTREADY is committed before the teardown starts: a daemon killed
+  // half-way finishes it at start-up instead of reporting a ready pod whose
+  // network or namespaces are already gone.
+  if (pod.state != PodState::kNotReady) {
+    pod.state = PodState::kNotReady;
+    CRID_TRY(store_->update(pod));
+    spdlog::info("{} stopping", t);
+  }
+  CRID_TRY(teardown_locked(pod, t));
+  return store_->update(pod);
+}
+
+Status SandboxManager::teardown_locked(Pod& pod, const std::string& t) {
   // Killing the init of the pod's PID namespace ends whatever is left in it.
   CRID_TRY(kill_pause(pod.infra, t));
   pod.infra = {};
@@ -231,9 +271,7 @@ Status SandboxManager::stop_locked(Pod& pod) {
   CRID_TRY_CTX(unmount_pod_shm(PodFilePaths{pod_dir(pod.id)}), "pod {}", pod.id);
   CRID_TRY_CTX(remove_pod_namespaces(pod.ns), "pod {}", pod.id);
   pod.ns = {};
-  if (pod.state != PodState::kNotReady) spdlog::info("{} stopped", t);
-  pod.state = PodState::kNotReady;
-  return store_->update(pod);
+  return Ok();
 }
 
 Status SandboxManager::stop(const std::string& id) {
@@ -268,6 +306,8 @@ Status SandboxManager::remove(const std::string& id) {
     CRID_TRY_CTX(fs::remove_all(pod_dir(pod->id)), "removing pod dir of {}", pod->id);
     CRID_TRY(store_->remove(pod->id));
     spdlog::info("{} removed", tag("RemovePodSandbox", pod->id, &pod->config.metadata));
+    std::lock_guard names(names_mu_);
+    unclaimed_.erase(name_key(pod->config.metadata));
   }
   std::lock_guard lock(locks_mu_);
   locks_.erase(*resolved);

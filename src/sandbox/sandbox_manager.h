@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -35,7 +36,13 @@ class SandboxManager {
   void set_containers(PodContainers* containers);
 
   // Creates a ready pod; returns its id. The handler "" means the default.
-  Result<std::string> run(const PodConfig& config, const std::string& runtime_handler);
+  // `caller_gone` (may be empty) tells whether the caller stopped waiting
+  // (the kubelet's deadline passed): such a pod is kept for the retry of the
+  // same name, which gets its id instead of "name is reserved", as the
+  // kubelet expects. A retry arriving while the first Run still works waits
+  // for it.
+  Result<std::string> run(const PodConfig& config, const std::string& runtime_handler,
+                          const std::function<bool()>& caller_gone = {});
   // Idempotent; unknown ids are OK (CRI: nothing left to reclaim).
   Status stop(const std::string& id);
   // Idempotent; unknown ids are OK.
@@ -51,12 +58,24 @@ class SandboxManager {
 
   network::CniInvoker& cni() { return *cni_; }
 
+  // The pod's lock, as Stop and Remove hold it. CreateContainer holds it
+  // for the whole create, so a pod cannot be stopped or removed half-way
+  // through one of its creates (leaving a container without a pod).
+  struct PodGuard {
+    std::shared_ptr<std::mutex> mu;  // kept alive while locked
+    std::unique_lock<std::mutex> lock;
+  };
+  PodGuard lock_pod(const std::string& id);
+
  private:
   SandboxManager(const ConfigHolder& config, std::unique_ptr<SandboxStore> store,
                  std::function<std::string()> pod_cidr);
   std::shared_ptr<std::mutex> pod_lock(const std::string& id);
   Result<std::string> resolve_id(const std::string& id_or_prefix);
   Status stop_locked(Pod& pod);
+  // Pause, CNI attachment, shm and namespace pins of a NOTREADY pod;
+  // idempotent, so start-up can finish a teardown cut short.
+  Status teardown_locked(Pod& pod, const std::string& tag);
   // After a crash or reboot: pod dirs without a row are torn down, rows
   // whose namespace pins are gone become NOTREADY.
   void recover();
@@ -71,7 +90,9 @@ class SandboxManager {
   std::mutex locks_mu_;
   std::map<std::string, std::shared_ptr<std::mutex>> locks_;
   std::mutex names_mu_;
+  std::condition_variable names_cv_;  // a reservation was released
   std::map<std::string, std::string> reserved_names_;  // name key -> pod id being created
+  std::map<std::string, std::string> unclaimed_;  // name key -> pod whose caller gave up
 };
 
 }  // namespace crid::sandbox

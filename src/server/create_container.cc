@@ -8,13 +8,13 @@
 
 namespace crid::server {
 
-grpc::Status RuntimeServiceImpl::CreateContainer(grpc::ServerContext*, const v1::CreateContainerRequest* req,
+grpc::Status RuntimeServiceImpl::CreateContainer(grpc::ServerContext* ctx, const v1::CreateContainerRequest* req,
                                                  v1::CreateContainerResponse* resp) {
   if (req->pod_sandbox_id().empty()) return invalid_argument("CreateContainer: pod_sandbox_id is empty");
   if (!req->has_config()) return invalid_argument("CreateContainer: no container config");
   auto cr = to_create_request(*req);
   if (!cr) return to_grpc(cr.error().wrap("CreateContainer"));
-  auto id = backend_.containers->create(*cr);
+  auto id = backend_.containers->create(*cr, [ctx] { return ctx->IsCancelled(); });
   if (!id) {
     spdlog::warn("[CreateContainer name={} pod={}] {}", cr->request.name, req->pod_sandbox_id(),
                  id.error().message());

@@ -8,13 +8,14 @@
 
 namespace crid::server {
 
-grpc::Status RuntimeServiceImpl::RunPodSandbox(grpc::ServerContext*,
+grpc::Status RuntimeServiceImpl::RunPodSandbox(grpc::ServerContext* ctx,
                                                const v1::RunPodSandboxRequest* req,
                                                v1::RunPodSandboxResponse* resp) {
   if (!req->has_config()) return invalid_argument("RunPodSandbox: config is missing");
   auto config = to_pod_config(req->config());
   if (!config) return to_grpc(config.error());
-  auto id = backend_.pods->run(*config, req->runtime_handler());
+  auto id = backend_.pods->run(*config, req->runtime_handler(),
+                               [ctx] { return ctx->IsCancelled(); });
   if (!id) {
     spdlog::warn("[RunPodSandbox {}/{}] {}", config->metadata.namespace_, config->metadata.name,
                  id.error().message());

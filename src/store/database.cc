@@ -3,6 +3,9 @@
 namespace crid::store {
 
 namespace {
+// The database whose transaction this thread is running, if any.
+thread_local const Database* t_in_transaction = nullptr;
+
 Error db_error(sqlite3* db, const std::string& what) {
   return make_error(ErrorKind::kInternal, "metadata database: {}: {}", what, sqlite3_errmsg(db));
 }
@@ -64,10 +67,25 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
   sqlite3_busy_timeout(db, 10000);
   // WAL + FULL: a commit is on disk before the call returns.
   CRID_TRY(out->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  // Read-only: a write prepared outside a transaction fails loudly instead
+  // of slipping past the writer's lock.
+  rc = sqlite3_open_v2(path.c_str(), &out->reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
+                       nullptr);
+  if (rc != SQLITE_OK) {
+    Error e = make_error(ErrorKind::kInternal, "opening metadata database {} for reading: {}", path,
+                         out->reader_ ? sqlite3_errmsg(out->reader_) : sqlite3_errstr(rc));
+    sqlite3_close(out->reader_);
+    out->reader_ = nullptr;
+    return e;
+  }
+  sqlite3_busy_timeout(out->reader_, 10000);
   return out;
 }
 
-Database::~Database() { sqlite3_close(db_); }
+Database::~Database() {
+  if (reader_) sqlite3_close(reader_);
+  sqlite3_close(db_);
+}
 
 Status Database::exec(const std::string& sql) {
   char* err = nullptr;
@@ -80,16 +98,21 @@ Status Database::exec(const std::string& sql) {
 }
 
 Result<Statement> Database::prepare(const std::string& sql) {
+  sqlite3* conn = t_in_transaction == this || !reader_ ? db_ : reader_;
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) != SQLITE_OK)
-    return db_error(db_, "preparing " + sql);
-  return Statement(db_, s, sql);
+  if (sqlite3_prepare_v2(conn, sql.c_str(), -1, &s, nullptr) != SQLITE_OK)
+    return db_error(conn, "preparing " + sql);
+  return Statement(conn, s, sql);
 }
 
 Status Database::transaction(const std::function<Status()>& fn) {
   std::lock_guard lock(write_mu_);
+  const Database* outer = t_in_transaction;
+  if (outer == this) return fn();  // nested: part of the enclosing one
   CRID_TRY(exec("BEGIN IMMEDIATE"));
+  t_in_transaction = this;
   Status st = fn();
+  t_in_transaction = outer;
   if (!st) {
     (void)exec("ROLLBACK");
     return st;

@@ -1,6 +1,9 @@
 // The metadata database: one SQLite file under the root, in WAL mode with
 // synchronous commits, so a SIGKILL at any instant leaves the last committed
-// state. Each component owns its tables and creates them itself
+// state. Two connections: transactions run on the writer; statements
+// prepared outside a transaction run on a read-only reader, which sees the
+// last commit only (never another thread's transaction half-way) and, WAL
+// allowing it, does not queue behind the writer. Each component owns its tables and creates them itself
 // (CREATE TABLE IF NOT EXISTS) through ensure_schema().
 #pragma once
 
@@ -56,7 +59,8 @@ class Database {
   Result<Statement> prepare(const std::string& sql);
 
   // Runs `fn` inside BEGIN IMMEDIATE .. COMMIT; rolls back if it fails.
-  // Serialized: SQLite has one writer at a time anyway.
+  // Serialized: SQLite has one writer at a time anyway. Statements that
+  // `fn` prepares (on this thread) run on the writer and see its changes.
   Status transaction(const std::function<Status()>& fn);
 
   // Idempotent schema set-up for a component's tables.
@@ -67,6 +71,7 @@ class Database {
  private:
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   sqlite3* db_;
+  sqlite3* reader_ = nullptr;
   std::string path_;
   std::recursive_mutex write_mu_;
 };
