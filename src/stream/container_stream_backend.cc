@@ -1,5 +1,6 @@
 #include "stream/container_stream_backend.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -20,6 +21,8 @@ constexpr auto kCancelGrace = 10s;
 // While a kill is pending (the runtime has not written the exec'd pid
 // yet), how often to retry it.
 constexpr int kKillRetryMs = 50;
+// How long a tty exec waits for the client's first terminal size.
+constexpr auto kFirstSizeWait = 300ms;
 
 // Waits for the exec'd process to exit, killing it if `cancel` fires.
 Result<int> wait_exec(runtime::ExecProcess& proc, int cancel, const std::string& id) {
@@ -172,7 +175,12 @@ Result<int> ContainerStreamBackend::exec(const ExecRequest& req, StdioFds io) {
   opts.tty = req.tty;
   if (req.tty) {
     // A size sent before the start becomes the terminal's first size.
+    // kubectl and crictl send it only once their streams are up, just after
+    // the session starts: wait briefly for it, or a program asking for its
+    // size at once (stty, a shell's line editor) would see 0x0.
     if (io.resize.valid()) {
+      pollfd first{io.resize.get(), POLLIN, 0};
+      ::poll(&first, 1, static_cast<int>(kFirstSizeWait.count()));
       CRID_TRY_CTX(set_nonblocking(io.resize.get()), "exec in container {}", rec.id);
       TerminalSize size;
       bool got = false;
