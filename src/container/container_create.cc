@@ -22,16 +22,11 @@
 #include "util/path_checks.h"
 #include "util/ids.h"
 #include "util/log.h"
+#include "util/clock.h"
 
 namespace crid::container {
 
 namespace {
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool unified_cgroup_host() {
   struct statfs s {};

@@ -8,6 +8,7 @@
 #include "oci/spec_builder.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/clock.h"
 
 namespace crid::container {
 
@@ -19,8 +20,6 @@ namespace {
 int64_t to_ns(runtime::WallTime t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
-
-int64_t now_ns() { return to_ns(std::chrono::system_clock::now()); }
 
 std::string tag(const char* rpc, const ContainerRecord& r) {
   return fmt::format("[{} ctr={} name={} pod={}]", rpc, log::short_id(r.id), r.name,

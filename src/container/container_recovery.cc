@@ -13,6 +13,7 @@
 #include "runtime/monitor_cgroup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/clock.h"
 
 namespace crid::container {
 
@@ -33,8 +34,6 @@ std::vector<std::string> subdirs(const std::string& dir) {
 int64_t to_ns(runtime::WallTime t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
-
-int64_t now_ns() { return to_ns(std::chrono::system_clock::now()); }
 
 // The container's cgroupfs path from its bundle's config.json ("" for the
 // systemd driver's "slice:prefix:name" form or an unreadable spec).

@@ -11,6 +11,7 @@
 #include "util/fs.h"
 #include "util/ids.h"
 #include "util/log.h"
+#include "util/clock.h"
 
 namespace crid::sandbox {
 
@@ -27,12 +28,6 @@ std::string tag(const std::string& rpc, const std::string& id, const PodMetadata
 
 // How long a retried Run waits for the first one of the same name.
 constexpr auto kRetryWait = std::chrono::minutes(4);
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // What the CNI plugins get to know about a pod.
 network::PodNetworkSpec network_spec(const Pod& pod, const nlohmann::json& bandwidth,

@@ -6,16 +6,11 @@
 
 #include "stats/cgroup_files.h"
 #include "util/fs.h"
+#include "util/clock.h"
 
 namespace crid::stats {
 
 namespace {
-
-int64_t now_ns() {
-  timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
 
 Result<std::string> read_small(const std::string& path) { return fs::read_file(path, 1 << 20); }
 

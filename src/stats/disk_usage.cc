@@ -12,16 +12,11 @@
 #include <spdlog/spdlog.h>
 
 #include "util/unique_fd.h"
+#include "util/clock.h"
 
 namespace crid::stats {
 
 namespace {
-
-int64_t now_ns() {
-  timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
 
 struct Walk {
   dev_t dev;

@@ -11,16 +11,11 @@
 #include "stats/cgroup_files.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/clock.h"
 
 namespace crid::stats {
 
 namespace {
-
-int64_t now_ns() {
-  timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
 
 std::string mountpoint_for(const std::string& dir) {
   char real[PATH_MAX];
