@@ -14,6 +14,7 @@
 
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/printable.h"
 
 namespace crid {
 
@@ -303,7 +304,7 @@ Status check_absolute(const Config& cfg, const std::string& key, const std::stri
   if (path.empty() || path[0] != '/') {
     auto it = cfg.origin.find(key);
     std::string src = it == cfg.origin.end() ? "default" : it->second;
-    return bad(src, key, fmt::format("{:?} must be an absolute path", path));
+    return bad(src, key, fmt::format("{} must be an absolute path", printable(path)));
   }
   return Ok();
 }
@@ -315,7 +316,7 @@ Result<Duration> parse_duration(std::string_view text) {
   if (text == "0") return Duration(0);
   if (text.empty()) return make_error(ErrorKind::kInvalidArgument, "empty duration");
   auto invalid = [&](std::string_view why) {
-    return make_error(ErrorKind::kInvalidArgument, "invalid duration {:?}: {}", std::string(text),
+    return make_error(ErrorKind::kInvalidArgument, "invalid duration {}: {}", printable(text),
                       why);
   };
   // Ten years: far beyond any sensible timeout, and far enough below what
@@ -423,7 +424,7 @@ Status apply_flag(Config& cfg, const std::string& key, const std::string& value)
   try {
     tbl = toml::parse("v = " + literal);
   } catch (const toml::parse_error&) {
-    return bad(source, key, fmt::format("{:?} is not {}", value, type_name(opt->member)));
+    return bad(source, key, fmt::format("{} is not {}", printable(value), type_name(opt->member)));
   }
   return set_option(cfg, *opt, *tbl.get("v"), source, key);
 }
@@ -446,18 +447,18 @@ Status validate(const Config& cfg) {
     return bad(where("log_level"), "log_level", lvl.error().message());
   if (cfg.cgroup_driver != "cgroupfs" && cfg.cgroup_driver != "systemd")
     return bad(where("cgroup_driver"), "cgroup_driver",
-               fmt::format("{:?} is not cgroupfs or systemd", cfg.cgroup_driver));
+               fmt::format("{} is not cgroupfs or systemd", printable(cfg.cgroup_driver)));
   if (cfg.default_cgroup_parent.empty() || cfg.default_cgroup_parent[0] != '/')
     return bad(where("default_cgroup_parent"), "default_cgroup_parent",
                "must be an absolute cgroup path such as \"/crid\"");
   if (!cfg.handlers.count(cfg.default_handler))
     return bad(where("default_handler"), "default_handler",
-               fmt::format("no runtime handler named {:?} is configured", cfg.default_handler));
+               fmt::format("no runtime handler named {} is configured", printable(cfg.default_handler)));
   for (auto& [name, h] : cfg.handlers) {
     std::string key = "runtime.handlers." + name;
     if (h.runtime_type != "oci" && h.runtime_type != "vm")
       return bad(where(key), key + ".runtime_type",
-                 fmt::format("{:?} is not oci or vm", h.runtime_type));
+                 fmt::format("{} is not oci or vm", printable(h.runtime_type)));
     if (h.runtime_path.empty() || h.runtime_path[0] != '/')
       return bad(where(key), key + ".runtime_path", "must be an absolute path");
   }
@@ -466,7 +467,7 @@ Status validate(const Config& cfg) {
       if (m.rfind("http://", 0) != 0 && m.rfind("https://", 0) != 0)
         return bad(where("image.registries.\"" + host + "\""),
                    "image.registries.\"" + host + "\".mirrors",
-                   fmt::format("{:?} must start with http:// or https://", m));
+                   fmt::format("{} must start with http:// or https://", printable(m)));
   if (cfg.stream_port < 0 || cfg.stream_port > 65535)
     return bad(where("stream_port"), "stream_port", "must be between 0 and 65535");
   if (cfg.stream_tls_cert.empty() != cfg.stream_tls_key.empty())

@@ -5,6 +5,7 @@
 #include "image/digest.h"
 #include "image/image_store.h"
 #include "image/layer_unpack.h"
+#include "util/printable.h"
 
 namespace crid::image {
 
@@ -86,13 +87,13 @@ Result<ImageConfig> parse_image_config(std::string_view text) {
     CRID_TRY(get_string(*rootfs, "type", "rootfs.type", type));
     if (!type.empty() && type != "layers")
       return make_error(ErrorKind::kInvalidArgument,
-                        "image config: rootfs.type is {:?}, only \"layers\" is defined", type);
+                        "image config: rootfs.type is {}, only \"layers\" is defined", printable(type));
     CRID_TRY(get_string_array(*rootfs, "diff_ids", "rootfs.diff_ids", c.diff_ids));
     for (size_t i = 0; i < c.diff_ids.size(); ++i)
       if (!is_sha256_digest(c.diff_ids[i]))
         return make_error(ErrorKind::kInvalidArgument,
-                          "image config: rootfs.diff_ids[{}] {:?} is not a sha256 digest", i,
-                          c.diff_ids[i]);
+                          "image config: rootfs.diff_ids[{}] {} is not a sha256 digest", i,
+                          printable(c.diff_ids[i]));
   }
   return c;
 }

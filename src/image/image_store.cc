@@ -6,6 +6,7 @@
 
 #include "image/layer_unpack.h"
 #include "util/log.h"
+#include "util/printable.h"
 
 namespace crid::image {
 
@@ -64,8 +65,8 @@ class ImageStoreImpl final : public ImageStore {
 
   Status put(const ImageRecord& rec) override {
     if (!is_sha256_digest(rec.id))
-      return make_error(ErrorKind::kInvalidArgument, "storing image {:?}: id is not a sha256 digest",
-                        rec.id);
+      return make_error(ErrorKind::kInvalidArgument, "storing image {}: id is not a sha256 digest",
+                        printable(rec.id));
     return db_.transaction([&]() -> Status {
       if (!exists(rec.id)) {
         CRID_ASSIGN(auto ins, db_.prepare(

@@ -20,6 +20,7 @@
 #include "util/ids.h"
 #include "util/log.h"
 #include "util/unique_fd.h"
+#include "util/printable.h"
 
 namespace crid::image {
 
@@ -362,12 +363,12 @@ class LayerStoreImpl final : public LayerStore {
 
   static Status validate(const LayerSpec& spec) {
     if (!is_sha256_digest(spec.chain_id))
-      return make_error(ErrorKind::kInvalidArgument, "chain id {:?} is not a sha256 digest", spec.chain_id);
+      return make_error(ErrorKind::kInvalidArgument, "chain id {} is not a sha256 digest", printable(spec.chain_id));
     if (!is_sha256_digest(spec.diff_id))
-      return make_error(ErrorKind::kInvalidArgument, "diff id {:?} is not a sha256 digest", spec.diff_id);
+      return make_error(ErrorKind::kInvalidArgument, "diff id {} is not a sha256 digest", printable(spec.diff_id));
     if (!spec.parent_chain_id.empty() && !is_sha256_digest(spec.parent_chain_id))
-      return make_error(ErrorKind::kInvalidArgument, "parent chain id {:?} is not a sha256 digest",
-                        spec.parent_chain_id);
+      return make_error(ErrorKind::kInvalidArgument, "parent chain id {} is not a sha256 digest",
+                        printable(spec.parent_chain_id));
     return Ok();
   }
 

@@ -1,4 +1,5 @@
 #include "metrics/listen_address.h"
+#include "util/printable.h"
 
 #include <arpa/inet.h>
 #include <sys/un.h>
@@ -34,7 +35,7 @@ Result<ListenAddress> parse_listen_address(const std::string& text) {
   int p = -1;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
   if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 0 || p > 65535)
-    return make_error(ErrorKind::kInvalidArgument, "metrics address {}: port {:?} is not 0-65535", text, port);
+    return make_error(ErrorKind::kInvalidArgument, "metrics address {}: port {} is not 0-65535", printable(text), printable(port));
   a.port = p;
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
@@ -45,9 +46,9 @@ Result<ListenAddress> parse_listen_address(const std::string& text) {
   unsigned char buf[sizeof(in6_addr)];
   if (inet_pton(a.ipv6 ? AF_INET6 : AF_INET, host.c_str(), buf) != 1)
     return make_error(ErrorKind::kInvalidArgument,
-                      "metrics address {}: {:?} is not an IP{} address (host names other than localhost "
+                      "metrics address {}: {} is not an IP{} address (host names other than localhost "
                       "are not resolved)",
-                      text, host, a.ipv6 ? "v6" : "v4");
+                      printable(text), printable(host), a.ipv6 ? "v6" : "v4");
   a.host = host;
   return a;
 }

@@ -1,4 +1,5 @@
 #include "stream/spdy_channels.h"
+#include "util/printable.h"
 
 #include <fcntl.h>
 #include <sys/eventfd.h>
@@ -117,7 +118,7 @@ bool ChannelHandler::accept(const Stream& s) {
                     : type == "resize" ? &resize_
                                        : nullptr;
   if (!slot || *slot || !want(type)) {
-    spdlog::warn("[{}] refusing SPDY stream {} of type {:?}", describe(req_), s.id, type);
+    spdlog::warn("[{}] refusing SPDY stream {} of type {}", describe(req_), s.id, printable(type));
     return false;
   }
   return true;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "stream/spdy_dictionary.h"
+#include "util/printable.h"
 
 namespace crid::stream::spdy {
 
@@ -119,8 +120,8 @@ Result<HeaderList> parse_header_block(std::string_view b) {
     if (name.empty()) return bad("empty header name");
     for (char c : name)
       if (std::isupper(static_cast<unsigned char>(c)) || c == '\0')
-        return bad(fmt::format("header name {:?} is not lowercase", name));
-    if (!seen.insert(name).second) return bad(fmt::format("header {:?} sent twice", name));
+        return bad(fmt::format("header name {} is not lowercase", printable(name)));
+    if (!seen.insert(name).second) return bad(fmt::format("header {} sent twice", printable(name)));
     h.emplace_back(std::move(name), std::move(value));
   }
   if (at != b.size()) return bad("bytes left over after the header block");

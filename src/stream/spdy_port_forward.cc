@@ -1,4 +1,5 @@
 #include "stream/spdy_port_forward.h"
+#include "util/printable.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -40,9 +41,9 @@ bool PortForwardHandler::accept(const Stream& s) {
   auto port = parse_port(s.header("port").value_or(""));
   std::string why;
   if (type != "data" && type != "error")
-    why = fmt::format("unknown streamType {:?}", type);
+    why = fmt::format("unknown streamType {}", printable(type));
   else if (!port)
-    why = fmt::format("bad port header {:?}", s.header("port").value_or(""));
+    why = fmt::format("bad port header {}", printable(s.header("port").value_or("")));
   else if (!req_.ports.empty() &&
            std::find(req_.ports.begin(), req_.ports.end(), *port) == req_.ports.end())
     why = fmt::format("port {} was not asked for in PortForward", *port);

@@ -16,6 +16,7 @@
 #include "stream/socket_stream.h"
 #include "stream/spdy_session.h"
 #include "stream/websocket_session.h"
+#include "util/printable.h"
 
 namespace crid::stream {
 
@@ -67,8 +68,8 @@ Result<std::unique_ptr<StreamServer>> StreamServer::start(StreamServerOptions op
   std::string port = std::to_string(o.port);
   int rc = getaddrinfo(o.address.c_str(), port.c_str(), &hints, &res);
   if (rc != 0)
-    return make_error(ErrorKind::kInvalidArgument, "stream_address {:?} is not an IP address: {}",
-                      o.address, gai_strerror(rc));
+    return make_error(ErrorKind::kInvalidArgument, "stream_address {} is not an IP address: {}",
+                      printable(o.address), gai_strerror(rc));
   std::unique_ptr<addrinfo, void (*)(addrinfo*)> guard(res, freeaddrinfo);
   UniqueFd fd(::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return sys_error("creating the streaming server socket");

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "stream/base64.h"
+#include "util/printable.h"
 
 namespace crid::stream::ws {
 namespace {
@@ -92,7 +93,7 @@ Handshake negotiate(const HttpRequest& req, std::span<const std::string_view> su
   }
   auto upgrade = req.header("Upgrade");
   if (!has_token(upgrade, "websocket")) {
-    return refuse(400, fmt::format("Upgrade header is {:?}, not websocket", upgrade.value_or("")));
+    return refuse(400, fmt::format("Upgrade header is {}, not websocket", printable(upgrade.value_or(""))));
   }
   if (!has_token(req.header("Connection"), "upgrade")) {
     return refuse(400, "Connection header does not carry the upgrade token");
@@ -102,15 +103,15 @@ Handshake negotiate(const HttpRequest& req, std::span<const std::string_view> su
   auto version = req.header("Sec-WebSocket-Version");
   if (!version || trim(*version) != "13") {
     return refuse(426,
-                  fmt::format("Sec-WebSocket-Version {:?} is not supported (only 13)",
-                              version.value_or("")),
+                  fmt::format("Sec-WebSocket-Version {} is not supported (only 13)",
+                              printable(version.value_or(""))),
                   "Sec-WebSocket-Version: 13\r\n");
   }
   auto key = req.header("Sec-WebSocket-Key");
   if (!key) return refuse(400, "Sec-WebSocket-Key header missing");
   auto raw_key = base64_decode(trim(*key));
   if (!raw_key || raw_key->size() != 16) {
-    return refuse(400, fmt::format("Sec-WebSocket-Key {:?} is not 16 bytes in base64", *key));
+    return refuse(400, fmt::format("Sec-WebSocket-Key {} is not 16 bytes in base64", printable(*key)));
   }
 
   std::vector<std::string_view> offered;
@@ -127,8 +128,8 @@ Handshake negotiate(const HttpRequest& req, std::span<const std::string_view> su
       if (!list.empty()) list += ", ";
       list += p;
     }
-    return refuse(400, fmt::format("requested subprotocol(s) {:?} not supported; supported: {}",
-                                   protocols.value_or(""), list));
+    return refuse(400, fmt::format("requested subprotocol(s) {} not supported; supported: {}",
+                                   printable(protocols.value_or("")), list));
   }
 
   Handshake h;

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "stream/websocket_port_forward.h"
+#include "util/printable.h"
 
 namespace crid::stream::ws {
 namespace {
@@ -19,8 +20,8 @@ Result<std::optional<bool>> query_flag(const HttpRequest& http, std::string_view
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (lower == "1" || lower == "true") return std::optional<bool>(true);
   if (lower == "0" || lower == "false" || lower.empty()) return std::optional<bool>(false);
-  return make_error(ErrorKind::kInvalidArgument, "query parameter {}={:?} is not 1, true, 0 or false",
-                    name, v);
+  return make_error(ErrorKind::kInvalidArgument, "query parameter {}={} is not 1, true, 0 or false",
+                    printable(name), printable(v));
 }
 
 Status narrow(const HttpRequest& http, std::string_view name, bool requested, bool& out) {
@@ -62,8 +63,8 @@ Result<std::vector<uint16_t>> ports_for(const HttpRequest& http, const PortForwa
       unsigned port = 0;
       auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), port);
       if (ec != std::errc() || end != item.data() + item.size() || port < 1 || port > 65535) {
-        return make_error(ErrorKind::kInvalidArgument, "port {:?} is not a number from 1 to 65535",
-                          item);
+        return make_error(ErrorKind::kInvalidArgument, "port {} is not a number from 1 to 65535",
+                          printable(item));
       }
       asked.push_back(static_cast<uint16_t>(port));
       if (item.size() == rest.size()) break;

@@ -1,4 +1,5 @@
 #include "stream/websocket_resize.h"
+#include "util/printable.h"
 
 #include <algorithm>
 #include <cctype>
@@ -22,15 +23,15 @@ bool key_is(const std::string& key, std::string_view want) {
 Result<TerminalSize> decode_one(std::string_view text) {
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
-    return make_error(ErrorKind::kInvalidArgument, "resize event {:?} is not a JSON object", text);
+    return make_error(ErrorKind::kInvalidArgument, "resize event {} is not a JSON object", printable(text));
   }
   TerminalSize size;
   for (auto& [key, value] : j.items()) {
     uint16_t* field = key_is(key, "width") ? &size.width : key_is(key, "height") ? &size.height : nullptr;
     if (!field) continue;
     if (!value.is_number_unsigned() || value.get<uint64_t>() > 0xFFFF) {
-      return make_error(ErrorKind::kInvalidArgument, "resize event {:?}: {} is not a 16-bit size",
-                        text, key);
+      return make_error(ErrorKind::kInvalidArgument, "resize event {}: {} is not a 16-bit size",
+                        printable(text), key);
     }
     *field = static_cast<uint16_t>(value.get<uint64_t>());
   }

@@ -13,6 +13,7 @@
 #include "stream/websocket_query.h"
 #include "stream/websocket_remote_command.h"
 #include "util/log.h"
+#include "util/printable.h"
 
 namespace crid::stream {
 namespace {
@@ -48,7 +49,7 @@ const ws::ChannelProtocol* open(ByteStream& conn, const HttpRequest& req,
     return nullptr;
   }
   const ws::ChannelProtocol* chosen = ws::find_protocol(protocols, hs.protocol);
-  spdlog::info("[{}] websocket open, subprotocol {:?}", tag, hs.protocol);
+  spdlog::info("[{}] websocket open, subprotocol {}", tag, printable(hs.protocol));
   return chosen;
 }
 

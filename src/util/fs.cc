@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "util/unique_fd.h"
+#include "util/printable.h"
 
 namespace crid::fs {
 
@@ -126,7 +127,7 @@ Result<std::string> join_within(const std::string& root, std::string_view rel) {
     if (j == std::string_view::npos) j = rel.size();
     std::string_view part = rel.substr(i, j - i);
     if (part.find('\0') != std::string_view::npos)
-      return make_error(ErrorKind::kInvalidArgument, "path {:?} contains NUL", std::string(rel));
+      return make_error(ErrorKind::kInvalidArgument, "path {} contains NUL", printable(rel));
     if (part == "..") {
       if (parts.empty())
         return make_error(ErrorKind::kInvalidArgument, "path {} escapes {}", std::string(rel),

@@ -1,4 +1,5 @@
 #include "util/log.h"
+#include "util/printable.h"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
@@ -14,8 +15,8 @@ Result<spdlog::level::level_enum> parse_level(const std::string& name) {
   if (name == "fatal") return level_enum::critical;
   if (name == "off") return level_enum::off;
   return make_error(ErrorKind::kInvalidArgument,
-                    "unknown log level {:?} (want trace, debug, info, warn, error, fatal or off)",
-                    name);
+                    "unknown log level {} (want trace, debug, info, warn, error, fatal or off)",
+                    printable(name));
 }
 
 void init(spdlog::level::level_enum level) {
