@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include "util/printable.h"
 
 namespace crid::testing {
 
@@ -85,7 +86,7 @@ Result<HttpResponseHead> SpdyClient::read_response() {
   HttpResponseHead head;
   std::string status_line = buf.substr(0, buf.find("\r\n"));
   if (status_line.rfind("HTTP/1.1 ", 0) != 0)
-    return make_error(ErrorKind::kInvalidArgument, "bad status line {:?}", status_line);
+    return make_error(ErrorKind::kInvalidArgument, "bad status line {}", printable(status_line));
   head.code = std::stoi(status_line.substr(9, 3));
   size_t at = status_line.size() + 2;
   while (at < end) {
