@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+
 #include "util/printable.h"
 
 namespace crid::testing {
