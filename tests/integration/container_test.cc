@@ -40,32 +40,20 @@ bool contains(const std::string& hay, const std::string& needle) {
 }
 
 // One registry and one image for the whole suite.
-class ImageEnv {
- public:
-  static ImageEnv& get() {
-    static ImageEnv env;
+struct ImageEnv {
+  static ServedImage& get() {
+    static ServedImage env(kRepo, [] {
+      ImageConfigSpec spec;
+      spec.entrypoint = {"/bin/echo", "ep"};
+      spec.cmd = {"image-cmd"};
+      spec.env = {"PATH=/bin", "FROM_IMAGE=yes"};
+      spec.working_dir = "/work";
+      spec.stop_signal = "SIGUSR1";
+      spec.volumes = {"/data"};
+      return spec;
+    }());
     return env;
   }
-  const std::string& error() const { return error_; }
-  const LocalRegistry& registry() const { return registry_; }
-  std::string image() const { return registry_.host() + "/" + kRepo + ":latest"; }
-
- private:
-  ImageEnv() {
-    if (::geteuid() != 0) return;
-    if (!registry_.start(&error_)) return;
-    ImageConfigSpec spec;
-    spec.entrypoint = {"/bin/echo", "ep"};
-    spec.cmd = {"image-cmd"};
-    spec.env = {"PATH=/bin", "FROM_IMAGE=yes"};
-    spec.working_dir = "/work";
-    spec.stop_signal = "SIGUSR1";
-    spec.volumes = {"/data"};
-    error_ = push_busybox_image(dir_.file("layout"), registry_, kRepo, spec);
-  }
-  LocalRegistry registry_;
-  TempDir dir_{"crid-it-image"};
-  std::string error_;
 };
 
 class ContainerTest : public ::testing::TestWithParam<std::string> {

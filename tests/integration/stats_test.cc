@@ -26,25 +26,11 @@ using namespace std::chrono_literals;
 
 const char* kRepo = "it/stats";
 
-class ImageEnv {
- public:
-  static ImageEnv& get() {
-    static ImageEnv env;
+struct ImageEnv {
+  static ServedImage& get() {
+    static ServedImage env(kRepo, ImageConfigSpec{});
     return env;
   }
-  const std::string& error() const { return error_; }
-  const LocalRegistry& registry() const { return registry_; }
-  std::string image() const { return registry_.host() + "/" + kRepo + ":latest"; }
-
- private:
-  ImageEnv() {
-    if (::geteuid() != 0) return;
-    if (!registry_.start(&error_)) return;
-    error_ = push_busybox_image(dir_.file("layout"), registry_, kRepo, ImageConfigSpec{});
-  }
-  LocalRegistry registry_;
-  TempDir dir_{"crid-it-stats-image"};
-  std::string error_;
 };
 
 class StatsTest : public ::testing::Test {

@@ -190,28 +190,16 @@ int zombie_children() {
 }
 
 // One registry and one image for the whole binary.
-class ImageEnv {
- public:
-  static ImageEnv& get() {
-    static ImageEnv env;
+struct ImageEnv {
+  static testing::ServedImage& get() {
+    static testing::ServedImage env(kRepo, [] {
+      testing::ImageConfigSpec spec;
+      spec.cmd = {"/bin/sh"};
+      spec.env = {"PATH=/bin", "HOME=/"};
+      return spec;
+    }());
     return env;
   }
-  const std::string& error() const { return error_; }
-  const testing::LocalRegistry& registry() const { return registry_; }
-  std::string image() const { return registry_.host() + "/" + kRepo + ":latest"; }
-
- private:
-  ImageEnv() {
-    if (::geteuid() != 0) return;
-    if (!registry_.start(&error_)) return;
-    testing::ImageConfigSpec spec;
-    spec.cmd = {"/bin/sh"};
-    spec.env = {"PATH=/bin", "HOME=/"};
-    error_ = testing::push_busybox_image(dir_.file("layout"), registry_, kRepo, spec);
-  }
-  testing::LocalRegistry registry_;
-  TempDir dir_{"crid-it-simage"};
-  std::string error_;
 };
 
 Config load(const testing::CridProcess& files) {

@@ -47,27 +47,15 @@ size_t open_fds(pid_t pid) {
   return n;
 }
 
-class ImageEnv {
- public:
-  static ImageEnv& get() {
-    static ImageEnv env;
+struct ImageEnv {
+  static ServedImage& get() {
+    static ServedImage env(kRepo, [] {
+      ImageConfigSpec spec;
+      spec.cmd = {"/bin/sh"};
+      return spec;
+    }());
     return env;
   }
-  const std::string& error() const { return error_; }
-  const LocalRegistry& registry() const { return registry_; }
-  std::string image() const { return registry_.host() + "/" + kRepo + ":latest"; }
-
- private:
-  ImageEnv() {
-    if (::geteuid() != 0) return;
-    if (!registry_.start(&error_)) return;
-    ImageConfigSpec spec;
-    spec.cmd = {"/bin/sh"};
-    error_ = push_busybox_image(dir_.file("layout"), registry_, kRepo, spec);
-  }
-  LocalRegistry registry_;
-  TempDir dir_{"crid-it-stream-image"};
-  std::string error_;
 };
 
 struct Outcome {

@@ -29,27 +29,15 @@ std::string client_script() {
   return dir + "/support/ws_exec_client.py";
 }
 
-class ImageEnv {
- public:
-  static ImageEnv& get() {
-    static ImageEnv env;
+struct ImageEnv {
+  static ServedImage& get() {
+    static ServedImage env(kRepo, [] {
+      ImageConfigSpec spec;
+      spec.cmd = {"/bin/sleep", "3600"};
+      return spec;
+    }());
     return env;
   }
-  const std::string& error() const { return error_; }
-  const LocalRegistry& registry() const { return registry_; }
-  std::string image() const { return registry_.host() + "/" + kRepo + ":latest"; }
-
- private:
-  ImageEnv() {
-    if (::geteuid() != 0) return;
-    if (!registry_.start(&error_)) return;
-    ImageConfigSpec spec;
-    spec.cmd = {"/bin/sleep", "3600"};
-    error_ = push_busybox_image(dir_.file("layout"), registry_, kRepo, spec);
-  }
-  LocalRegistry registry_;
-  TempDir dir_{"crid-it-ws-image"};
-  std::string error_;
 };
 
 // "http://127.0.0.1:4321/exec/tok" -> "ws://127.0.0.1:4321/exec/tok".

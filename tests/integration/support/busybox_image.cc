@@ -1,5 +1,7 @@
 #include "support/busybox_image.h"
 
+#include <unistd.h>
+
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -88,6 +90,12 @@ std::string push_busybox_image(const std::string& dir, const LocalRegistry& regi
                    {"annotations", {{"org.opencontainers.image.ref.name", "latest"}}}}}}};
   std::ofstream(dir + "/index.json", std::ios::trunc) << index.dump();
   return skopeo_push(dir, "latest", registry.host() + "/" + repo + ":latest");
+}
+
+ServedImage::ServedImage(const std::string& repo, const ImageConfigSpec& spec) : repo_(repo) {
+  if (::geteuid() != 0) return;
+  if (!registry_.start(&error_)) return;
+  error_ = push_busybox_image(dir_.file("layout"), registry_, repo_, spec);
 }
 
 std::string insecure_registry_conf(const LocalRegistry& registry) {

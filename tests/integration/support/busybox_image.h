@@ -29,6 +29,24 @@ struct ImageConfigSpec {
 std::string push_busybox_image(const std::string& dir, const LocalRegistry& registry,
                                const std::string& repo, const ImageConfigSpec& spec);
 
+// A local registry serving one busybox image built from `spec` as
+// `<registry>/<repo>:latest`, for a whole test binary (hold it in a
+// function-local static). Without root nothing is started and error() is
+// empty: the tests skip on CRID_REQUIRE_ROOT first.
+class ServedImage {
+ public:
+  ServedImage(const std::string& repo, const ImageConfigSpec& spec);
+  const std::string& error() const { return error_; }
+  const LocalRegistry& registry() const { return registry_; }
+  std::string image() const { return registry_.host() + "/" + repo_ + ":latest"; }
+
+ private:
+  std::string repo_;
+  LocalRegistry registry_;
+  TempDir dir_{"crid-it-image"};
+  std::string error_;
+};
+
 // crid config (TOML) that lets it pull from `registry` over plain http.
 std::string insecure_registry_conf(const LocalRegistry& registry);
 
