@@ -158,17 +158,30 @@ void ContainerManager::record_exit(Entry& e, int code, int64_t finished_ns, bool
 
 void ContainerManager::publish(events::ContainerEventType type, const ContainerRecord& rec) {
   if (!deps_.events || !deps_.events->has_subscribers()) return;
-  auto ev = std::make_shared<events::ContainerEvent>();
-  ev->type = type;
-  ev->container_id = rec.id;
-  ev->pod_id = rec.pod_id;
-  ev->created_ns = now_ns();
-  if (auto pod = deps_.pods.status(rec.pod_id))
-    ev->pod = std::move(pod).value();
+  std::optional<sandbox::Pod> pod;
+  if (auto found = deps_.pods.status(rec.pod_id))
+    pod = std::move(found).value();
   else
     spdlog::warn("{} event {}: reading its pod: {}", tag("events", rec), events::to_string(type),
-                 pod.error().message());
-  for (auto& other : entries_of_pod(rec.pod_id)) {
+                 found.error().message());
+  publish_with_pod(type, rec.id, rec.pod_id, std::move(pod));
+}
+
+void ContainerManager::pod_event(events::ContainerEventType type, const sandbox::Pod& pod) {
+  if (!deps_.events || !deps_.events->has_subscribers()) return;
+  publish_with_pod(type, pod.id, pod.id, pod);
+}
+
+void ContainerManager::publish_with_pod(events::ContainerEventType type,
+                                        const std::string& object_id, const std::string& pod_id,
+                                        std::optional<sandbox::Pod> pod) {
+  auto ev = std::make_shared<events::ContainerEvent>();
+  ev->type = type;
+  ev->container_id = object_id;
+  ev->pod_id = pod_id;
+  ev->created_ns = now_ns();
+  ev->pod = std::move(pod);
+  for (auto& other : entries_of_pod(pod_id)) {
     std::lock_guard lock(other->mu);
     ev->containers.push_back(other->rec);
   }

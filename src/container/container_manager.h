@@ -101,6 +101,7 @@ class ContainerManager final : public sandbox::PodContainers {
   // sandbox::PodContainers
   Status stop_all(const std::string& pod_id, std::chrono::milliseconds grace) override;
   Status remove_all(const std::string& pod_id) override;
+  void pod_event(events::ContainerEventType type, const sandbox::Pod& pod) override;
 
   RootfsPaths rootfs_paths(const std::string& id) const;
   std::string bundle_dir(const std::string& id) const;
@@ -147,6 +148,9 @@ class ContainerManager final : public sandbox::PodContainers {
   // Publishes `type` for `rec` with its pod and the pod's containers as they
   // are now. The caller holds the container's events_mu and no other lock.
   void publish(events::ContainerEventType type, const ContainerRecord& rec);
+  // The event with the pod (if known) and its containers as they are now.
+  void publish_with_pod(events::ContainerEventType type, const std::string& object_id,
+                        const std::string& pod_id, std::optional<sandbox::Pod> pod);
   void recover();
   // A container whose monitor died: SIGKILL it through the runtime. True if
   // it was still there to kill.

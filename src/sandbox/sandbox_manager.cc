@@ -237,6 +237,8 @@ Result<std::string> SandboxManager::run(const PodConfig& config,
     spdlog::info("{} ready after its caller gave up: kept for the retry", t);
   }
   spdlog::info("{} ready (ips: {}, handler {})", t, fmt::join(pod.ips, ", "), handler);
+  containers_.load()->pod_event(events::ContainerEventType::kCreated, pod);
+  containers_.load()->pod_event(events::ContainerEventType::kStarted, pod);
   return pod.id;
 }
 
@@ -252,6 +254,7 @@ Status SandboxManager::stop_locked(Pod& pod) {
     pod.state = PodState::kNotReady;
     CRID_TRY(store_->update(pod));
     spdlog::info("{} stopping", t);
+    containers_.load()->pod_event(events::ContainerEventType::kStopped, pod);
   }
   CRID_TRY(teardown_locked(pod, t));
   return store_->update(pod);
@@ -301,6 +304,7 @@ Status SandboxManager::remove(const std::string& id) {
     CRID_TRY_CTX(fs::remove_all(pod_dir(pod->id)), "removing pod dir of {}", pod->id);
     CRID_TRY(store_->remove(pod->id));
     spdlog::info("{} removed", tag("RemovePodSandbox", pod->id, &pod->config.metadata));
+    containers_.load()->pod_event(events::ContainerEventType::kDeleted, *pod);
     std::lock_guard names(names_mu_);
     unclaimed_.erase(name_key(pod->config.metadata));
   }

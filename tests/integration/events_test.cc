@@ -174,6 +174,72 @@ TEST_F(EventsTest, TwoSubscribersSeeAFullLifecycleInOrder) {
   for (size_t i = 1; i < evs.size(); ++i) EXPECT_GE(evs[i].created_at(), evs[i - 1].created_at());
 }
 
+// The kubelet's evented PLEG also reads the sandbox's own events (container
+// id = pod id): on DELETED it drops the pod from its cache, so that event
+// must carry the pod's last status.
+TEST_F(EventsTest, APodSandboxHasItsOwnLifecycleEvents) {
+  start_crid();
+  std::string sync_pod = cri_->run_pod("events-sync");
+  EventReader r(crid_->runtime());
+  sync_readers(sync_pod, {&r});
+
+  std::string pod = cri_->run_pod("events-pod");
+  std::string id = cri_->create(pod, "inside", {"/bin/sleep", "3600"});
+  ASSERT_TRUE(cri_->start(id).ok());
+  {
+    grpc::ClientContext ctx;
+    v1::StopPodSandboxRequest req;
+    req.set_pod_sandbox_id(pod);
+    v1::StopPodSandboxResponse resp;
+    ASSERT_TRUE(crid_->runtime().StopPodSandbox(&ctx, req, &resp).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::RemovePodSandboxRequest req;
+    req.set_pod_sandbox_id(pod);
+    v1::RemovePodSandboxResponse resp;
+    ASSERT_TRUE(crid_->runtime().RemovePodSandbox(&ctx, req, &resp).ok());
+  }
+  ASSERT_TRUE(r.wait([&](auto& evs) { return saw(evs, pod, v1::CONTAINER_DELETED_EVENT); }));
+  EXPECT_EQ(r.types_of(pod), kFullLifecycle);
+
+  auto evs = r.events();
+  auto index_of = [&](const std::string& object, v1::ContainerEventType t) {
+    for (size_t i = 0; i < evs.size(); ++i)
+      if (evs[i].container_id() == object && evs[i].container_event_type() == t) return i;
+    return evs.size();
+  };
+  // Its containers go first: stopped before the pod stops, deleted before it is.
+  EXPECT_LT(index_of(id, v1::CONTAINER_STOPPED_EVENT), index_of(pod, v1::CONTAINER_STOPPED_EVENT));
+  EXPECT_LT(index_of(id, v1::CONTAINER_DELETED_EVENT), index_of(pod, v1::CONTAINER_DELETED_EVENT));
+  EXPECT_LT(index_of(pod, v1::CONTAINER_STARTED_EVENT), index_of(id, v1::CONTAINER_CREATED_EVENT));
+
+  for (auto& ev : evs) {
+    if (ev.container_id() != pod) continue;
+    EXPECT_EQ(ev.pod_sandbox_status().id(), pod);
+    EXPECT_EQ(ev.pod_sandbox_status().metadata().uid(), "uid-events-pod");
+    switch (ev.container_event_type()) {
+      case v1::CONTAINER_CREATED_EVENT:
+      case v1::CONTAINER_STARTED_EVENT:
+        EXPECT_EQ(ev.pod_sandbox_status().state(), v1::SANDBOX_READY);
+        EXPECT_EQ(ev.containers_statuses_size(), 0);
+        break;
+      case v1::CONTAINER_STOPPED_EVENT:
+        EXPECT_EQ(ev.pod_sandbox_status().state(), v1::SANDBOX_NOTREADY);
+        ASSERT_EQ(ev.containers_statuses_size(), 1);
+        EXPECT_EQ(ev.containers_statuses(0).id(), id);
+        EXPECT_EQ(ev.containers_statuses(0).state(), v1::CONTAINER_EXITED);
+        break;
+      case v1::CONTAINER_DELETED_EVENT:
+        EXPECT_EQ(ev.pod_sandbox_status().state(), v1::SANDBOX_NOTREADY);
+        EXPECT_EQ(ev.containers_statuses_size(), 0);
+        break;
+      default:
+        ADD_FAILURE() << "unexpected event type " << ev.container_event_type();
+    }
+  }
+}
+
 TEST_F(EventsTest, AContainerExitingOnItsOwnIsStopped) {
   start_crid();
   std::string pod = cri_->run_pod("events-exit");
