@@ -4,6 +4,7 @@
 // otherwise; every test checks that removal leaves nothing behind.
 #include <dirent.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -566,6 +567,33 @@ TEST_P(ContainerTest, MemoryLimitAndUpdate) {
 
   ASSERT_TRUE(remove(id).ok());
   EXPECT_FALSE(fsys::exists(cg));
+  expect_no_trace(id);
+}
+
+// Found comparing a crictl session with containerd's: a pod created without
+// a hostname (crictl runp with a minimal config) showed the node's name in
+// /etc/hostname and `hostname`, but its containers had no HOSTNAME variable.
+TEST_P(ContainerTest, PodWithoutHostnameGivesContainersTheNodesNameAsHostname) {
+  v1::RunPodSandboxRequest req;
+  auto* c = req.mutable_config();
+  c->mutable_metadata()->set_name("nohost");
+  c->mutable_metadata()->set_namespace_("it");
+  c->mutable_metadata()->set_uid("uid-nohost");
+  c->set_log_directory(crid_->dir().file("logs/nohost"));
+  c->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(v1::NODE);
+  req.set_runtime_handler(handler());
+  pod_configs_["nohost"] = *c;
+  v1::RunPodSandboxResponse resp;
+  auto st = rt().RunPodSandbox(call_context().get(), req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+
+  std::string id = run_ok(resp.pod_sandbox_id(), config("c", {"/bin/sleep", "1000"}));
+  char node[256] = {};
+  ::gethostname(node, sizeof node - 1);
+  std::string env = exec_out(id, {"env"});
+  EXPECT_TRUE(contains(env, std::string("HOSTNAME=") + node + "\n")) << env;
+  EXPECT_EQ(exec_out(id, {"cat", "/etc/hostname"}), std::string(node) + "\n");
+  ASSERT_TRUE(remove(id).ok());
   expect_no_trace(id);
 }
 
