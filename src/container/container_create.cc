@@ -4,6 +4,7 @@
 // the rootfs) -> bundle -> runtime create under its monitor -> row.
 #include <signal.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 #include <linux/magic.h>
 
 #include <chrono>
@@ -39,6 +40,12 @@ int64_t read_own_oom_score_adj() {
   return std::strtoll(text->c_str(), nullptr, 10);
 }
 
+std::string node_hostname() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
 // What the pod gives its containers, from the stored pod.
 oci::SandboxInfo sandbox_info(const sandbox::Pod& pod, const std::string& pod_dir,
                               const std::string& shm_path) {
@@ -48,7 +55,10 @@ oci::SandboxInfo sandbox_info(const sandbox::Pod& pod, const std::string& pod_di
   sb.name = c.metadata.name;
   sb.namespace_ = c.metadata.namespace_;
   sb.uid = c.metadata.uid;
-  sb.hostname = c.hostname;
+  // A pod created without a hostname shows the node's (in /etc/hostname and
+  // its UTS namespace); HOSTNAME in the environment says the same, as with
+  // containerd. The kubelet always sends one.
+  sb.hostname = c.hostname.empty() ? node_hostname() : c.hostname;
   sb.network_ns_path = pod.ns.net;
   sb.ipc_ns_path = pod.ns.ipc;
   sb.uts_ns_path = pod.ns.uts;

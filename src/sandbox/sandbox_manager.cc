@@ -266,6 +266,9 @@ Status SandboxManager::teardown_locked(Pod& pod, const std::string& t) {
   pod.infra = {};
   // DEL while the netns still exists, so plugins can clean inside it.
   CRID_TRY_CTX(cni_->del(pod.id), "detaching pod {} from the network", pod.id);
+  // The addresses went back to IPAM and may already belong to another pod;
+  // a stopped pod reports none (the CNI result stays, as history).
+  pod.ips.clear();
   CRID_TRY_CTX(unmount_pod_shm(PodFilePaths{pod_dir(pod.id)}), "pod {}", pod.id);
   CRID_TRY_CTX(remove_pod_namespaces(pod.ns), "pod {}", pod.id);
   pod.ns = {};

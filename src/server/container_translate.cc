@@ -201,6 +201,13 @@ void common(const container::ContainerRecord& in, Out* out) {
 void to_cri(const container::ContainerRecord& in, v1::Container* out) {
   common(in, out);
   out->set_pod_sandbox_id(in.pod_id);
+  // Kubelets before 1.30 know no image_id: their image garbage collector
+  // takes a listed container's image_ref as the id of the image it keeps in
+  // use and matches it against ListImages ids. A repo digest there matches
+  // nothing, so the image of a running container looks unused. Listing gives
+  // the id (as containerd and CRI-O do); ContainerStatus keeps the repo
+  // digest, which the kubelet shows as the pod's imageID.
+  out->set_image_ref(in.image_id);
 }
 
 void to_cri(const container::ContainerRecord& in, v1::ContainerStatus* out) {

@@ -109,10 +109,12 @@ void to_cri(const sandbox::Pod& in, v1::PodSandboxStatus* out) {
   to_cri(in.config.metadata, out->mutable_metadata());
   out->set_state(state_of(in));
   out->set_created_at(in.created_at_ns);
+  // Always present, empty without addresses (host network, stopped pod):
+  // clients read status.network.ip without checking the message is there.
+  auto* net = out->mutable_network();
   if (!in.ips.empty()) {
-    out->mutable_network()->set_ip(in.ips.front());
-    for (size_t i = 1; i < in.ips.size(); i++)
-      out->mutable_network()->add_additional_ips()->set_ip(in.ips[i]);
+    net->set_ip(in.ips.front());
+    for (size_t i = 1; i < in.ips.size(); i++) net->add_additional_ips()->set_ip(in.ips[i]);
   }
   auto* ns = out->mutable_linux()->mutable_namespaces()->mutable_options();
   ns->set_network(from_mode(in.config.namespaces.network));

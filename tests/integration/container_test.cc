@@ -4,10 +4,12 @@
 // otherwise; every test checks that removal leaves nothing behind.
 #include <dirent.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -565,6 +567,63 @@ TEST_P(ContainerTest, MemoryLimitAndUpdate) {
 
   ASSERT_TRUE(remove(id).ok());
   EXPECT_FALSE(fsys::exists(cg));
+  expect_no_trace(id);
+}
+
+// Found comparing a crictl session with containerd's: a pod created without
+// a hostname (crictl runp with a minimal config) showed the node's name in
+// /etc/hostname and `hostname`, but its containers had no HOSTNAME variable.
+TEST_P(ContainerTest, PodWithoutHostnameGivesContainersTheNodesNameAsHostname) {
+  v1::RunPodSandboxRequest req;
+  auto* c = req.mutable_config();
+  c->mutable_metadata()->set_name("nohost");
+  c->mutable_metadata()->set_namespace_("it");
+  c->mutable_metadata()->set_uid("uid-nohost");
+  c->set_log_directory(crid_->dir().file("logs/nohost"));
+  c->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(v1::NODE);
+  req.set_runtime_handler(handler());
+  pod_configs_["nohost"] = *c;
+  v1::RunPodSandboxResponse resp;
+  auto st = rt().RunPodSandbox(call_context().get(), req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+
+  std::string id = run_ok(resp.pod_sandbox_id(), config("c", {"/bin/sleep", "1000"}));
+  char node[256] = {};
+  ::gethostname(node, sizeof node - 1);
+  std::string env = exec_out(id, {"env"});
+  EXPECT_TRUE(contains(env, std::string("HOSTNAME=") + node + "\n")) << env;
+  EXPECT_EQ(exec_out(id, {"cat", "/etc/hostname"}), std::string(node) + "\n");
+  ASSERT_TRUE(remove(id).ok());
+  expect_no_trace(id);
+}
+
+// Found by comparing `crictl ps -o json` with containerd's: a kubelet before
+// 1.30 takes each listed container's image_ref as the id of an image in use
+// and matches it against ListImages ids; a repo digest there made the image of
+// a running container look unused to its image garbage collector.
+TEST_P(ContainerTest, ListedImageRefMatchesAListImagesId) {
+  std::string pod = run_pod("imgref");
+  std::string id = run_ok(pod, config("c", {"/bin/sleep", "1000"}));
+
+  v1::ListImagesResponse images;
+  ASSERT_TRUE(crid_->images().ListImages(call_context().get(), {}, &images).ok());
+  std::set<std::string> image_ids;
+  for (const auto& i : images.images()) image_ids.insert(i.id());
+
+  v1::ListContainersResponse listed;
+  ASSERT_TRUE(rt().ListContainers(call_context().get(), {}, &listed).ok());
+  ASSERT_EQ(listed.containers_size(), 1);
+  const auto& c = listed.containers(0);
+  EXPECT_EQ(c.id(), id);
+  EXPECT_EQ(image_ids.count(c.image_ref()), 1u) << c.image_ref();
+  EXPECT_EQ(c.image_id(), c.image_ref());
+
+  // Status names the image by its repo digest, as pod status shows it.
+  v1::ContainerStatusResponse s;
+  ASSERT_TRUE(status(id, &s).ok());
+  EXPECT_TRUE(contains(s.status().image_ref(), "@sha256:")) << s.status().image_ref();
+  EXPECT_EQ(s.status().image_id(), c.image_ref());
+  ASSERT_TRUE(remove(id).ok());
   expect_no_trace(id);
 }
 

@@ -208,6 +208,11 @@ TEST_F(PodSandboxTest, PodGetsAnAddressThatAnswersPingFromTheHost) {
   ASSERT_TRUE(stop(id).ok()) << "stop is idempotent";
   ASSERT_TRUE(status(id, &resp).ok());
   EXPECT_EQ(resp.status().state(), v1::SANDBOX_NOTREADY);
+  // Found comparing `crictl inspectp` with containerd's: the released address
+  // was still reported after stop.
+  EXPECT_TRUE(resp.status().has_network());
+  EXPECT_EQ(resp.status().network().ip(), "") << "the address went back to IPAM";
+  EXPECT_EQ(resp.status().network().additional_ips_size(), 0);
   EXPECT_FALSE(std::filesystem::exists(netns));
   EXPECT_EQ(net().veths(), std::vector<std::string>{});
   EXPECT_EQ(net().allocations(), std::vector<std::string>{});

@@ -61,5 +61,28 @@ TEST(ContainerTranslate, LocalhostSeccompKeepsTheKubeletsAbsolutePath) {
   EXPECT_FALSE(to_create_request(empty_ref));
 }
 
+// Kubelets before 1.30 match a listed container's image_ref against
+// ListImages ids to find images in use; ContainerStatus keeps the digest.
+TEST(ContainerTranslate, ListedImageRefIsTheImageIdStatusKeepsTheRepoDigest) {
+  container::ContainerRecord rec;
+  rec.id = "c1";
+  rec.pod_id = "pod1";
+  rec.image_name = "docker.io/library/busybox:latest";
+  rec.image_id = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+  rec.image_ref =
+      "docker.io/library/busybox@sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
+  v1::Container listed;
+  to_cri(rec, &listed);
+  EXPECT_EQ(listed.image_ref(), rec.image_id);
+  EXPECT_EQ(listed.image_id(), rec.image_id);
+  EXPECT_EQ(listed.image().image(), rec.image_name);
+
+  v1::ContainerStatus status;
+  to_cri(rec, &status);
+  EXPECT_EQ(status.image_ref(), rec.image_ref);
+  EXPECT_EQ(status.image_id(), rec.image_id);
+}
+
 }  // namespace
 }  // namespace crid::server

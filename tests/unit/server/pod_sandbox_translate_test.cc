@@ -91,6 +91,17 @@ TEST(PodSandboxTranslate, StatusPutsTheFirstIpFirstAndTheRestAsAdditional) {
   EXPECT_EQ(st.labels().at("app"), "web");
 }
 
+TEST(PodSandboxTranslate, PodWithoutAddressesHasAnEmptyNetworkStatus) {
+  sandbox::Pod p;
+  p.id = "abc";
+  p.state = sandbox::PodState::kNotReady;
+  v1::PodSandboxStatus st;
+  to_cri(p, &st);
+  EXPECT_TRUE(st.has_network());
+  EXPECT_EQ(st.network().ip(), "");
+  EXPECT_EQ(st.network().additional_ips_size(), 0);
+}
+
 TEST(PodSandboxTranslate, FilterOfStateAndLabels) {
   v1::PodSandboxFilter f;
   f.set_id("ab");
