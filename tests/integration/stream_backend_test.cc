@@ -30,6 +30,7 @@
 
 #include "config/loader.h"
 #include "runtime/conmon_runtime.h"
+#include "runtime/exec_reaper.h"
 #include "sandbox/pause.h"
 #include "server/backend.h"
 #include "server/container_translate.h"
@@ -733,10 +734,13 @@ TEST(StreamCrunLauncher, RunsCrunCasesInPrivateMountNamespace) {
 }  // namespace
 }  // namespace crid::stream
 
-// The pods' pause process is `<this program> pause` (the daemon's own
-// binary runs it; here the daemon's parts live in this test binary).
+// The pods' pause process is `<this program> pause`, and a runc tty exec's
+// parent `<this program> exec-reaper` (the daemon's own binary runs them;
+// here the daemon's parts live in this test binary).
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "pause") return crid::sandbox::run_pause_command();
+  if (argc > 1 && std::string(argv[1]) == crid::runtime::kExecReaperCommand)
+    return crid::runtime::run_exec_reaper_command(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }
