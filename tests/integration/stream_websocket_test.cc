@@ -8,6 +8,9 @@
 #include <sys/socket.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -68,6 +71,29 @@ std::string ws_url(const std::string& url) {
 size_t fd_count(pid_t pid) {
   size_t n = 0;
   for ([[maybe_unused]] auto& e : fsys::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) ++n;
+  return n;
+}
+
+// Live `crid exec-reaper` processes whose parent is `parent`.
+size_t reaper_children(pid_t parent) {
+  size_t n = 0;
+  for (auto& e : fsys::directory_iterator("/proc")) {
+    std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(e.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid != parent) continue;
+    std::ifstream cmd(e.path() / "cmdline");
+    std::string args((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+    if (args.find(std::string("exec-reaper") + '\0') != std::string::npos) ++n;
+  }
   return n;
 }
 
@@ -260,6 +286,10 @@ TEST_P(StreamWebSocketTtyTest, TtyResizeReachesTheTerminal) {
 // on the container's pty only after the process may have written, and
 // keeps OPOST on its own terminal).
 TEST_P(StreamWebSocketTtyTest, TtyOutputPassesOneTerminalOnly) {
+  // Warm up (first-exec state in the daemon), then count descriptors too.
+  EXPECT_EQ(client_json({exec_url({"/bin/true"}, false, true, false, true)})["exit_code"], 0);
+  std::this_thread::sleep_for(1s);  // finished sessions are reaped within a second
+  size_t before = fd_count(crid_->pid());
   int wrong = 0;
   for (int i = 0; i < 20; ++i) {
     auto j = client_json({exec_url({"/bin/echo", "last-line"}, false, true, false, true)});
@@ -270,6 +300,14 @@ TEST_P(StreamWebSocketTtyTest, TtyOutputPassesOneTerminalOnly) {
     EXPECT_EQ(j["exit_code"], 0);
   }
   EXPECT_EQ(wrong, 0) << "tty execs whose output was not exactly last-line\\r\\n, of 20";
+  // No console socket, pty master or reaper pipe left behind.
+  size_t after = fd_count(crid_->pid());
+  for (int i = 0; i < 50 && after > before; ++i) {
+    std::this_thread::sleep_for(100ms);
+    after = fd_count(crid_->pid());
+  }
+  EXPECT_LE(after, before);
+  EXPECT_EQ(reaper_children(crid_->pid()), 0u);
 }
 
 // The exit code of a tty exec comes through the exec reaper (runc) as it
