@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   // Hidden: the parent of a detached tty exec (runtime/exec_reaper.h).
   if (argc > 1 && std::string_view(argv[1]) == crid::runtime::kExecReaperCommand)
     return crid::runtime::run_exec_reaper_command(argc, argv);
-  crid::remember_self_exe();
+  crid::sandbox::remember_self_exe();
   // Before any thread exists, so every thread inherits the mask and only the
   // daemon's signal loop sees SIGTERM/SIGINT/SIGHUP.
   crid::block_daemon_signals();

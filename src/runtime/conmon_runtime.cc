@@ -23,7 +23,6 @@
 #include "util/ids.h"
 #include "util/log.h"
 #include "util/process.h"
-#include "util/self_exe.h"
 #include "util/unique_fd.h"
 
 extern char** environ;
@@ -633,9 +632,6 @@ Result<std::unique_ptr<ExecProcess>> ConmonRuntime::exec(const std::string& id,
   std::string runtime_name =
       rec.handler.runtime_path.substr(rec.handler.runtime_path.rfind('/') + 1);
   const bool detach = opts.tty && runtime_name != "crun";
-  if (detach && self_exe().empty())
-    return make_error(ErrorKind::kInternal,
-                      "exec in container {}: cannot tell crid's own path for the exec reaper", id);
   std::string console_socket;
   if (opts.tty) console_socket = files.pid_file.substr(0, files.pid_file.size() - 4) + ".sock";
   Cleanup undo;
@@ -658,8 +654,11 @@ Result<std::unique_ptr<ExecProcess>> ConmonRuntime::exec(const std::string& id,
   }
   args.push_back(id);
   std::vector<std::string> argv = runtime_argv(rec, std::move(args));
+  // The daemon's own binary (/proc/self/exe of the spawned child, before
+  // its exec), even if the file on disk was replaced since it started.
   if (detach)
-    argv.insert(argv.begin(), {self_exe(), kExecReaperCommand, rec.bundle_dir, files.pid_file});
+    argv.insert(argv.begin(),
+                {"/proc/self/exe", kExecReaperCommand, rec.bundle_dir, files.pid_file});
   ExecProcess::Parts parts;
   parts.id = id;
   parts.pid_file = files.pid_file;

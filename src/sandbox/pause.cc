@@ -21,6 +21,8 @@ namespace crid::sandbox {
 
 namespace {
 
+std::string g_self_exe;
+
 // Fields of /proc/<pid>/stat after the command name: state (3) and
 // starttime (22).
 bool read_stat(pid_t pid, char* state, uint64_t* start) {
@@ -93,6 +95,17 @@ int run_pause_command() {
   }
   loop_as_init();
   return 0;
+}
+
+void remember_self_exe() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) g_self_exe.assign(buf, n);
+}
+
+const std::string& self_exe() {
+  if (g_self_exe.empty()) remember_self_exe();
+  return g_self_exe;
 }
 
 Result<InfraProcess> start_pause(const PodNamespaces& pins, const std::string& what) {

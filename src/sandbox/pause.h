@@ -17,7 +17,6 @@
 
 #include "sandbox/namespaces.h"
 #include "util/result.h"
-#include "util/self_exe.h"
 
 namespace crid::sandbox {
 
@@ -31,6 +30,11 @@ struct InfraProcess {
 
 // The body of `crid pause`; returns the exit code.
 int run_pause_command();
+
+// Records /proc/self/exe; call once at start-up, before anything can
+// replace the binary on disk.
+void remember_self_exe();
+const std::string& self_exe();
 
 // Starts the pause inside the pinned namespaces.
 Result<InfraProcess> start_pause(const PodNamespaces& pins, const std::string& what);
