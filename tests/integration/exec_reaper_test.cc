@@ -29,9 +29,10 @@ TEST_F(ExecReaperTest, ExitsWithTheDetachedProcesssCode) {
 }
 
 TEST_F(ExecReaperTest, AProcessThatEndedBeforeTheRuntimeIsStillCollected) {
-  // The process is a zombie of the runtime when the runtime exits (exec
-  // sleep: a shell would reap it itself, runc does not).
-  auto r = reap("sh -c 'exit 5' & echo $! > pid; exec sleep 0.3");
+  // The process is a zombie of the runtime when the runtime exits: the
+  // runtime execs sleep (which, like runc, does not reap) before the
+  // process ends (a shell still running would reap it itself).
+  auto r = reap("(sleep 0.2; exit 5) & echo $! > pid; exec sleep 1");
   EXPECT_EQ(r.status, 5) << r.output;
 }
 
