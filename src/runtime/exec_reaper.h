@@ -1,6 +1,6 @@
-// `crid exec-reaper`: the parent of a
-// detached `<runtime> exec`, so that crid can take the exec's terminal over
-// a console socket and still learn its exit code.
+// `crid exec-reaper`: the parent of a detached `<runtime> exec`, so that
+// crid can take the exec's terminal over a console socket and still learn
+// its exit code.
 //
 // Why: runc sends the container's pty master over --console-socket only
 // with --detach; in the foreground it relays the terminal itself, through a
