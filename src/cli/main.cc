@@ -10,12 +10,16 @@
 #include "cli/status_command.h"
 #include "config/loader.h"
 #include "daemon/daemon.h"
+#include "runtime/exec_reaper.h"
 #include "sandbox/pause.h"
 #include "util/log.h"
 
 int main(int argc, char** argv) {
   // Hidden: the init of a pod's shared PID namespace (sandbox/pause.h).
   if (argc == 2 && std::string_view(argv[1]) == "pause") return crid::sandbox::run_pause_command();
+  // Hidden: the parent of a detached tty exec (runtime/exec_reaper.h).
+  if (argc > 1 && std::string_view(argv[1]) == crid::runtime::kExecReaperCommand)
+    return crid::runtime::run_exec_reaper_command(argc, argv);
   crid::sandbox::remember_self_exe();
   // Before any thread exists, so every thread inherits the mask and only the
   // daemon's signal loop sees SIGTERM/SIGINT/SIGHUP.

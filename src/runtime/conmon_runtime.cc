@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/conmon_protocol.h"
+#include "runtime/exec_reaper.h"
 #include "runtime/exit_watcher.h"
 #include "runtime/monitor_cgroup.h"
 #include "runtime/process_probe.h"
@@ -623,13 +624,16 @@ Result<std::unique_ptr<ExecProcess>> ConmonRuntime::exec(const std::string& id,
   if (opts.tty && opts.width > 0 && opts.height > 0)
     process["consoleSize"] = {{"width", opts.width}, {"height", opts.height}};
   ExecFiles files = exec_files(rec);
-  // crun hands the terminal over a console socket in the foreground; runc
-  // only with --detach, so runc gets a host pty (exec_process.h).
+  // With a terminal, the container's pty master comes to us over a console
+  // socket, so its line discipline is the only one on the way. crun sends
+  // it in the foreground; runc only with --detach, so a runc exec runs
+  // under `crid exec-reaper`, which collects the detached process's exit
+  // status (runtime/exec_reaper.h).
   std::string runtime_name =
       rec.handler.runtime_path.substr(rec.handler.runtime_path.rfind('/') + 1);
+  const bool detach = opts.tty && runtime_name != "crun";
   std::string console_socket;
-  if (opts.tty && runtime_name == "crun")
-    console_socket = files.pid_file.substr(0, files.pid_file.size() - 4) + ".sock";
+  if (opts.tty) console_socket = files.pid_file.substr(0, files.pid_file.size() - 4) + ".sock";
   Cleanup undo;
   undo.add("exec files", [&] {
     ::unlink(files.process_file.c_str());
@@ -641,18 +645,26 @@ Result<std::unique_ptr<ExecProcess>> ConmonRuntime::exec(const std::string& id,
   std::vector<std::string> args{"exec", "--process", files.process_file, "--pid-file",
                                 files.pid_file};
   if (opts.tty) args.push_back("--tty");
+  if (detach) args.push_back("--detach");
   if (!console_socket.empty()) {
     args.push_back("--console-socket");
-    args.push_back(console_socket);
+    // The reaper runs runc in the bundle directory: the full path may be
+    // longer than a unix socket name can be (crun copes by itself).
+    args.push_back(detach ? console_socket.substr(rec.bundle_dir.size() + 1) : console_socket);
   }
   args.push_back(id);
+  std::vector<std::string> argv = runtime_argv(rec, std::move(args));
+  // The daemon's own binary (/proc/self/exe of the spawned child, before
+  // its exec), even if the file on disk was replaced since it started.
+  if (detach)
+    argv.insert(argv.begin(),
+                {"/proc/self/exe", kExecReaperCommand, rec.bundle_dir, files.pid_file});
   ExecProcess::Parts parts;
   parts.id = id;
   parts.pid_file = files.pid_file;
   parts.console_socket = console_socket;
   parts.files = {files.process_file, files.pid_file};
-  CRID_ASSIGN(auto proc, spawn_exec_process(runtime_argv(rec, std::move(args)), opts,
-                                            std::move(parts)));
+  CRID_ASSIGN(auto proc, spawn_exec_process(argv, opts, std::move(parts)));
   undo.dismiss();  // the process removes them once reaped
   spdlog::debug("[runtime ctr={}] exec{}: {}", log::short_id(id), opts.tty ? " (tty)" : "",
                 fmt::join(opts.argv, " "));

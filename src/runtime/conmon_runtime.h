@@ -21,8 +21,9 @@
 // - exec_sync runs `<runtime> exec` directly (not conmon --exec): output is
 //   captured in memory up to max_output with no log-file round trip, and on
 //   timeout the exec'd process tree is killed through the runtime's pid
-//   file. Interactive exec (exec()) is also a direct foreground `<runtime>
-//   exec`, its stdio wired by the caller (exec_process.h); attach goes
+//   file. Interactive exec (exec()) is also a direct `<runtime> exec`, its
+//   stdio wired by the caller, a terminal taken over a console socket
+//   (runc detached under `crid exec-reaper`; exec_process.h); attach goes
 //   through conmon's attach socket.
 #pragma once
 

@@ -10,7 +10,6 @@
 #include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -49,34 +48,6 @@ Result<UniqueFd> dup_high(int fd) {
   if (high < 0) return sys_error("duplicating fd {}", fd);
   return UniqueFd(high);
 }
-
-struct Pty {
-  UniqueFd master;
-  std::string slave_path;
-};
-
-Result<Pty> open_pty() {
-  Pty pty;
-  pty.master.reset(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!pty.master.valid()) return sys_error("opening a pseudo-terminal");
-  if (::grantpt(pty.master.get()) != 0 || ::unlockpt(pty.master.get()) != 0)
-    return sys_error("unlocking a pseudo-terminal");
-  char name[128];
-  if (::ptsname_r(pty.master.get(), name, sizeof name) != 0)
-    return sys_error("naming a pseudo-terminal");
-  pty.slave_path = name;
-  // This pty only carries bytes to the runtime, which puts the terminal the
-  // container sees on its far side. Cooked, it would apply a second line
-  // discipline ("\n" -> "\r\r\n", echo twice) until the runtime itself
-  // switches it to raw, a race the client can see.
-  termios mode{};
-  if (::tcgetattr(pty.master.get(), &mode) != 0) return sys_error("reading pseudo-terminal modes");
-  ::cfmakeraw(&mode);
-  if (::tcsetattr(pty.master.get(), TCSANOW, &mode) != 0)
-    return sys_error("making a pseudo-terminal raw");
-  return pty;
-}
-
 
 // Listens on `path` (any length: bound through the directory's
 // /proc/self/fd entry).
@@ -213,12 +184,13 @@ Result<std::unique_ptr<ExecProcess>> spawn_exec_process(const std::vector<std::s
     ~FaGuard() { posix_spawn_file_actions_destroy(fa); }
   } fa_guard{&fa};
 
-  Pty pty;
   UniqueFd high[3];
   short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
   UniqueFd listener, err_read, err_write;
-  const bool via_socket = opts.tty && !parts.console_socket.empty();
-  if (via_socket) {
+  if (opts.tty) {
+    if (parts.console_socket.empty())
+      return make_error(ErrorKind::kInvalidArgument,
+                        "exec in container {}: a terminal needs a console socket", parts.id);
     CRID_ASSIGN(listener, listen_console_socket(parts.console_socket));
     parts.files.push_back(parts.console_socket);
     int p[2];
@@ -229,16 +201,6 @@ Result<std::unique_ptr<ExecProcess>> spawn_exec_process(const std::vector<std::s
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, err_write.get(), 2);
     flags |= POSIX_SPAWN_SETPGROUP;
-  } else if (opts.tty) {
-    CRID_ASSIGN(pty, open_pty());
-    if (opts.width > 0 && opts.height > 0)
-      CRID_TRY(set_size(pty.master.get(), opts.width, opts.height, pty.slave_path));
-    // A new session, then opening the slave makes it the controlling
-    // terminal (the runtime needs one to set raw and to get SIGWINCH).
-    posix_spawn_file_actions_addopen(&fa, 0, pty.slave_path.c_str(), O_RDWR, 0);
-    posix_spawn_file_actions_adddup2(&fa, 0, 1);
-    posix_spawn_file_actions_adddup2(&fa, 0, 2);
-    flags |= POSIX_SPAWN_SETSID;
   } else {
     const int fds[3] = {opts.stdin_fd, opts.stdout_fd, opts.stderr_fd};
     for (int n = 0; n < 3; ++n) {
@@ -284,11 +246,10 @@ Result<std::unique_ptr<ExecProcess>> spawn_exec_process(const std::vector<std::s
     return e;
   }
   parts.pidfd.reset(pidfd);
-  parts.terminal = std::move(pty.master);
   parts.runtime_stderr = std::move(err_read);
   err_write.reset();
   auto proc = std::make_unique<ExecProcess>(std::move(parts));
-  if (via_socket) {
+  if (opts.tty) {
     // On failure the process object kills and reaps the runtime.
     CRID_ASSIGN(proc->parts_.terminal, receive_console(listener.get(), pidfd, proc->parts_.id));
     if (proc->parts_.terminal.valid() && opts.width > 0 && opts.height > 0)

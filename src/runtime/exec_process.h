@@ -1,23 +1,17 @@
 // runtime::ExecProcess: an interactive `<runtime> exec` (kubectl exec),
-// started in the foreground so that the runtime process exits with the
-// exec'd process's status. The caller owns the I/O: plain descriptors
-// handed to the process as its stdio, or, with a terminal, the master side
-// of a host pty.
+// started so that the process we spawn exits with the exec'd process's
+// status: the runtime itself in the foreground, or `crid exec-reaper`
+// around a detached runtime (runtime/exec_reaper.h). The caller owns the
+// I/O: plain descriptors handed to the process as its stdio, or, with a
+// terminal, the master of the container's pty.
 //
-// A terminal comes one of two ways, by what the runtime can do in the
-// foreground:
-// - a console socket (crun): we listen, pass --console-socket, and the
-//   runtime sends the master of the container's pty over it (SCM_RIGHTS);
-//   a resize is a TIOCSWINSZ on that master.
-// - a host pty (runc): runc ignores --console-socket unless --detach, and a
-//   detached process is reparented away from us, so its exit code would be
-//   lost. In the foreground runc wants its own stdio to be a terminal: it
-//   sets it raw, copies between it and the container's pty, and on SIGWINCH
-//   copies its size over (CRI-O runs `runc exec -t` this way). So runc gets
-//   the slave of a pty we create as stdio and controlling terminal, we keep
-//   the master, and a TIOCSWINSZ on it reaches the container through the
-//   kernel's SIGWINCH to runc. (crun < 1.8.7 ignores SIGWINCH there, hence
-//   the socket for crun.)
+// The terminal always comes over a console socket: we listen, pass
+// --console-socket, and the runtime sends the master of the pty it opened
+// in the container (SCM_RIGHTS); a resize is a TIOCSWINSZ on that master.
+// So the container's line discipline is the only one between the process
+// and the client, as with conmon. (runc's foreground alternative, relaying
+// through a pty of ours, adds a second one: "\n" came out as "\r\r\n" in
+// some runs.)
 #pragma once
 
 #include <sys/types.h>
@@ -56,8 +50,8 @@ class ExecProcess {
     UniqueFd terminal;     // pty master, tty only
     UniqueFd runtime_stderr;
     std::string pid_file;  // where the runtime writes the exec'd pid
-    // With a terminal over a console socket: where to listen ("" for a
-    // host pty). Its directory must exist; the name may be long.
+    // With a terminal: the console socket to listen on. Its directory
+    // must exist; the name may be long.
     std::string console_socket;
     std::vector<std::string> files;  // removed once reaped
   };
@@ -73,10 +67,9 @@ class ExecProcess {
   // before handing one over). Reads give EIO once every process on the
   // terminal's other side has gone.
   int terminal() const { return parts_.terminal.get(); }
-  // With a console socket: the runtime's own stderr (its error messages,
-  // which would otherwise land on a terminal), else -1.
+  // With a terminal: the runtime's own stderr (its error messages), else -1.
   int runtime_stderr() const { return parts_.runtime_stderr.get(); }
-  // Resizes the terminal; the runtime passes it on to the container's pty.
+  // Resizes the container's terminal.
   Status resize(uint16_t width, uint16_t height);
   // SIGKILLs the exec'd process and what it started. False if its pid is
   // not known yet (the runtime has not written the pid file): try again.
@@ -93,10 +86,9 @@ class ExecProcess {
 };
 
 // Spawns `argv` (a runtime's `exec ... --pid-file <parts.pid_file>`, with
-// `--console-socket <parts.console_socket>` if set) in the foreground, wired
-// as `opts` says, and with a console socket waits for the terminal. With a
-// host pty the child gets its own session with the slave as controlling
-// terminal. posix_spawn only.
+// `--console-socket <parts.console_socket>` for a terminal, or the exec
+// reaper around one), wired as `opts` says, and with a terminal waits for
+// the runtime to send it. posix_spawn only.
 Result<std::unique_ptr<ExecProcess>> spawn_exec_process(const std::vector<std::string>& argv,
                                                         const ExecOptions& opts,
                                                         ExecProcess::Parts parts);

@@ -1,6 +1,6 @@
 // ContainerStreamBackend: the real StreamBackend. Exec runs the runtime's
-// `exec` in the foreground (runtime/exec_process.h) with the client's pipes
-// as stdio or behind a host pty; attach talks to the container's conmon
+// `exec` (runtime/exec_process.h) with the client's pipes as stdio or
+// relaying the container's pty master; attach talks to the container's conmon
 // over its attach socket; port connections are made from a short-lived
 // thread that entered the pod's network namespace.
 //

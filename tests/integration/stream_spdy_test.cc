@@ -360,6 +360,37 @@ TEST_F(StreamSpdyTest, PortForwardReachesAServerInThePod) {
   }
 }
 
+// Nothing listens on the port: the request's error stream says so, naming
+// the port, its data stream ends empty, and the same session still serves
+// a second request.
+TEST_F(StreamSpdyTest, PortForwardToAClosedPortReportsOnTheErrorStream) {
+  std::string pod = run_pod("pfclosed");
+  uint16_t port = free_port();
+  v1::PortForwardRequest req;
+  req.set_pod_sandbox_id(pod);
+  req.add_port(port);
+  v1::PortForwardResponse resp;
+  auto st = rt().PortForward(call_context().get(), req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  auto fd = SpdyClient::dial(resp.url());
+  ASSERT_TRUE(fd);
+  SpdyClient c(std::move(*fd));
+  auto head = c.upgrade(SpdyClient::path_of(resp.url()), {"portforward.k8s.io"});
+  ASSERT_TRUE(head && head->code == 101);
+  for (int i = 0; i < 2; ++i) {
+    sp::HeaderList h = {{"port", std::to_string(port)}, {"requestid", std::to_string(i)}};
+    h.emplace_back("streamtype", "error");
+    auto err = c.open_stream(h);
+    h.back().second = "data";
+    auto data = c.open_stream(h);
+    ASSERT_TRUE(err && data);
+    std::string error = c.read_all(*err);
+    EXPECT_NE(error.find(std::to_string(port)), std::string::npos) << error;
+    EXPECT_NE(error.find("refused"), std::string::npos) << error;
+    EXPECT_EQ(c.read_all(*data), "");
+  }
+}
+
 TEST_F(StreamSpdyTest, AttachJoinsTheRunningContainersStdio) {
   std::string pod = run_pod("attach");
   std::string id = run_container(pod, "reader", "while read l; do echo \"echo:$l\"; done", true,
