@@ -15,7 +15,9 @@
 
 int main(int argc, char** argv) {
   // Hidden: the init of a pod's shared PID namespace (sandbox/pause.h).
-  if (argc == 2 && std::string_view(argv[1]) == "pause") return crid::sandbox::run_pause_command();
+  // `crid pause [<pod id>]`: the id only labels the process (see pause.h).
+  if ((argc == 2 || argc == 3) && std::string_view(argv[1]) == "pause")
+    return crid::sandbox::run_pause_command();
   crid::sandbox::remember_self_exe();
   // Before any thread exists, so every thread inherits the mask and only the
   // daemon's signal loop sees SIGTERM/SIGINT/SIGHUP.

@@ -246,6 +246,16 @@ class RestartFaultTest : public ::testing::Test {
       }
     }
 
+    // No pause outlives its pod's readiness (a RunPodSandbox cut after the
+    // pause started is undone from the operations journal).
+    std::set<std::string> ready_pid_pods;
+    for (auto& p : pods)
+      if (p.state() == v1::SANDBOX_READY && p.labels().at("pid") == "pod") ready_pid_pods.insert(p.id());
+    for (auto& [pid, pod] : labelled_pauses())
+      if (seen_pods_.count(pod))
+        check(ready_pid_pods.count(pod) == 1,
+              "pause " + std::to_string(pid) + " of pod " + pod + " runs, the pod is not ready");
+
     std::vector<std::string> running;
     for (auto& c : ctrs) {
       const std::string& id = c.id();
@@ -387,6 +397,7 @@ class RestartFaultTest : public ::testing::Test {
   int names_ = 0;
   std::vector<std::string> worker_errors_;
   std::set<std::string> killed_ctrs_, killed_conmons_;
+  std::set<std::string> seen_pods_;
 };
 
 TEST_F(RestartFaultTest, SigkillAtRandomInstantsLosesAndLeaksNothing) {
@@ -406,6 +417,9 @@ TEST_F(RestartFaultTest, SigkillAtRandomInstantsLosesAndLeaksNothing) {
     killed_ = true;
     rig_->crid().stop(SIGKILL);
     ++kill_points;
+    // Every pod the daemon began, finished or not: a RunPodSandbox makes
+    // the pod dir before its pause.
+    for (auto& id : dir_entries(rig_->crid().runroot() + "/pods")) seen_pods_.insert(id);
     stop_ = true;
     for (auto& t : workers) t.join();
     {

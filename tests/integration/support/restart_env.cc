@@ -62,6 +62,27 @@ std::string cmdline_of(pid_t pid) {
   return c;
 }
 
+std::map<pid_t, std::string> labelled_pauses() {
+  std::map<pid_t, std::string> out;
+  const std::string crid = fsys::weakly_canonical(crid_binary()).string();
+  for (auto& p : fsys::directory_iterator("/proc")) {
+    std::string name = p.path().filename();
+    if (!is_pid(name)) continue;
+    pid_t pid = std::stoi(name);
+    std::string c = read_text(p.path().string() + "/cmdline");
+    std::vector<std::string> argv;
+    for (size_t at = 0; at < c.size();) {
+      size_t nul = c.find('\0', at);
+      if (nul == std::string::npos) nul = c.size();
+      argv.push_back(c.substr(at, nul - at));
+      at = nul + 1;
+    }
+    if (argv.size() == 3 && argv[0] == crid && argv[1] == "pause" && process_runs(pid))
+      out[pid] = argv[2];
+  }
+  return out;
+}
+
 // --- images ---
 
 RestartImages& RestartImages::get() {

@@ -102,6 +102,9 @@ class RestartRig {
 // A process that runs (zombies count as gone).
 bool process_runs(pid_t pid);
 std::string cmdline_of(pid_t pid);
+// Running pauses of the crid under test, labelled with their pod
+// (`crid pause <pod id>`): pid -> pod id.
+std::map<pid_t, std::string> labelled_pauses();
 std::string read_text(const std::string& path);
 
 }  // namespace crid::testing
