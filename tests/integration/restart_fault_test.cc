@@ -246,6 +246,8 @@ class RestartFaultTest : public ::testing::Test {
       }
     }
 
+    check(unfinished_operations(root).empty(),
+          "the journal is empty after start-up (every interrupted create undone)");
     // No pause outlives its pod's readiness (a RunPodSandbox cut after the
     // pause started is undone from the operations journal).
     std::set<std::string> ready_pid_pods;

@@ -110,7 +110,9 @@ TEST_F(RestartJournalTest, PauseOfAHostNamespacePodStartedJustBeforeTheKillIsKil
   EXPECT_FALSE(fsys::exists(rig_->crid().runroot() + "/pods/" + pod + "/infra.pid"))
       << "killed before infra.pid was written";
 
+  EXPECT_EQ(unfinished_operations(rig_->crid().root()), std::vector<std::string>{"pod-create " + pod});
   restart_with("");
+  EXPECT_EQ(unfinished_operations(rig_->crid().root()), std::vector<std::string>{});
   EXPECT_FALSE(process_runs(leaked[0])) << "the next start killed the pause";
   EXPECT_EQ(pod_dirs(), std::vector<std::string>{});
   EXPECT_TRUE(rig_->pods().empty());
@@ -134,6 +136,7 @@ TEST_F(RestartJournalTest, PodKilledAfterCniAddHasItsAttachmentDeletedAtTheNextS
   ASSERT_EQ(rig_->net().veths().size(), 1u);
 
   restart_with("");
+  EXPECT_EQ(unfinished_operations(rig_->crid().root()), std::vector<std::string>{});
   EXPECT_FALSE(process_runs(leaked[0]));
   EXPECT_EQ(rig_->net().allocations(), std::vector<std::string>{});
   EXPECT_EQ(rig_->net().veths(), std::vector<std::string>{});
@@ -162,7 +165,10 @@ TEST_F(RestartJournalTest, ContainerKilledAfterTheRuntimeMadeItIsUndoneAtTheNext
   pid_t conmon = monitors.begin()->first;
   EXPECT_EQ(rig_->runc_containers(), std::vector<std::string>{ctr});
 
+  EXPECT_EQ(unfinished_operations(rig_->crid().root()),
+            std::vector<std::string>{"container-create " + ctr});
   restart_with("");
+  EXPECT_EQ(unfinished_operations(rig_->crid().root()), std::vector<std::string>{});
   EXPECT_FALSE(process_runs(conmon));
   EXPECT_TRUE(rig_->conmons().empty());
   EXPECT_EQ(rig_->runc_containers(), std::vector<std::string>{});

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "store/operation_journal.h"
 #include "support/busybox_image.h"
 #include "support/test_images.h"
 
@@ -60,6 +61,20 @@ std::string cmdline_of(pid_t pid) {
   std::string c = read_text("/proc/" + std::to_string(pid) + "/cmdline");
   std::replace(c.begin(), c.end(), '\0', ' ');
   return c;
+}
+
+std::vector<std::string> unfinished_operations(const std::string& root) {
+  std::vector<std::string> out;
+  auto db = store::Database::open(root + "/crid.db");
+  if (!db) return {"cannot open the database: " + db.error().message()};
+  auto journal = store::OperationJournal::open(**db);
+  if (!journal) return {"cannot open the journal: " + journal.error().message()};
+  for (const char* kind : {"pod-create", "container-create"}) {
+    auto ops = (*journal)->pending(kind);
+    if (!ops) return {"cannot read the journal: " + ops.error().message()};
+    for (auto& op : *ops) out.push_back(op.kind + " " + op.id);
+  }
+  return out;
 }
 
 std::map<pid_t, std::string> labelled_pauses() {
