@@ -16,7 +16,9 @@
 
 int main(int argc, char** argv) {
   // Hidden: the init of a pod's shared PID namespace (sandbox/pause.h).
-  if (argc == 2 && std::string_view(argv[1]) == "pause") return crid::sandbox::run_pause_command();
+  // `crid pause [<pod id>]`: the id only labels the process (see pause.h).
+  if ((argc == 2 || argc == 3) && std::string_view(argv[1]) == "pause")
+    return crid::sandbox::run_pause_command();
   // Hidden: the parent of a detached tty exec (runtime/exec_reaper.h).
   if (argc > 1 && std::string_view(argv[1]) == crid::runtime::kExecReaperCommand)
     return crid::runtime::run_exec_reaper_command(argc, argv);

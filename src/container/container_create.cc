@@ -24,6 +24,7 @@
 #include "util/ids.h"
 #include "util/log.h"
 #include "util/clock.h"
+#include "util/failpoint.h"
 
 namespace crid::container {
 
@@ -171,10 +172,17 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr,
   }
   if (stop_signal == 0) stop_signal = SIGTERM;
 
+  // From here on every step is noted in the journal before it acts, so
+  // the next start undoes what a daemon killed half-way made. Declared
+  // before the steps' undo stack: it finishes after the rollback.
+  CRID_ASSIGN(auto op, journal_->begin(kCreateOperation, id, {{"name", key}}));
+  Cleanup undo_steps;
+
   // 2. Rootfs overlay.
   RootfsPaths paths = rootfs_paths(id);
-  undo.add("remove rootfs", [paths] { (void)remove_rootfs(paths); });
   CRID_ASSIGN(auto lowers, deps_.images.layers().lower_dirs(image->chain_ids.back()));
+  CRID_TRY(op.note("rootfs"));
+  undo_steps.add("remove rootfs", [paths] { (void)remove_rootfs(paths); });
   CRID_TRY_CTX(mount_rootfs(paths, lowers), "container {}: image {}", req.name, req.image_ref);
   CRID_ASSIGN(auto volumes, make_image_volumes(paths, image_config.volumes));
 
@@ -215,7 +223,8 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr,
 
   // 4. The bundle.
   std::string bundle = bundle_dir(id);
-  undo.add("remove bundle", [bundle] { (void)fs::remove_all(bundle); });
+  CRID_TRY(op.note("bundle"));
+  undo_steps.add("remove bundle", [bundle] { (void)fs::remove_all(bundle); });
   CRID_TRY_CTX(fs::make_dirs(bundle, 0700), "container {}: bundle", req.name);
   CRID_TRY_CTX(fs::write_file_atomic(bundle + "/config.json", spec.dump(2), 0600),
                "container {}: writing config.json", req.name);
@@ -235,8 +244,11 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr,
   opts.stdin_once = req.stdin_once;
   opts.exit_dir = exit_dir();
   opts.persist_dir = paths.dir + "/persist";
-  undo.add("runtime remove", [this, id] { (void)deps_.runtime.remove(id); });
+  CRID_TRY(op.note("runtime-create"));
+  undo_steps.add("runtime remove", [this, id] { (void)deps_.runtime.remove(id); });
   CRID_ASSIGN(auto created, deps_.runtime.create(opts));
+  CRID_TRY(op.note("monitor", {{"monitor_pid", created.monitor_pid}}));
+  failpoint("container-created");
 
   // 6. The row.
   ContainerRecord rec;
@@ -265,7 +277,8 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr,
   rec.user.uid = user.value("uid", 0u);
   rec.user.gid = user.value("gid", 0u);
   rec.user.additional_gids = user.value("additionalGids", std::vector<uint32_t>{});
-  CRID_TRY(store_->insert(rec));
+  // The row and the journal's end in one commit.
+  CRID_TRY(op.finish_with([&] { return store_->insert(rec); }));
 
   auto entry = std::make_shared<Entry>();
   entry->rec = rec;
@@ -277,10 +290,14 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr,
     entries_[id] = entry;
     if (caller_gone && caller_gone()) {
       unclaimed_[key] = id;
+      if (auto st = answers_->put(kContainerKind, key, id); !st)
+        spdlog::warn("{} {} (a retry after a restart will find the name taken)", tag,
+                     st.error().message());
       spdlog::info("{} created after its caller gave up: kept for the retry", tag);
     }
     names_cv_.notify_all();
   }
+  undo_steps.dismiss();
   undo.dismiss();
   spdlog::info("{} created from {} ({}), init pid {}", tag, req.image_ref, image->id, created.init_pid);
   publish(events::ContainerEventType::kCreated, rec);

@@ -40,12 +40,20 @@ std::string name_key(const std::string& pod_id, const std::string& name, uint32_
   return fmt::format("{}/{}/{}", pod_id, name, attempt);
 }
 
-ContainerManager::ContainerManager(Deps deps, std::unique_ptr<ContainerStore> store)
-    : deps_(deps), store_(std::move(store)) {}
+ContainerManager::ContainerManager(Deps deps, std::unique_ptr<ContainerStore> store,
+                                   std::unique_ptr<store::OperationJournal> journal,
+                                   std::unique_ptr<store::RetryAnswers> answers)
+    : deps_(deps),
+      store_(std::move(store)),
+      journal_(std::move(journal)),
+      answers_(std::move(answers)) {}
 
 Result<std::unique_ptr<ContainerManager>> ContainerManager::open(Deps deps) {
   CRID_ASSIGN(auto store, ContainerStore::open(deps.db));
-  std::unique_ptr<ContainerManager> m(new ContainerManager(deps, std::move(store)));
+  CRID_ASSIGN(auto journal, store::OperationJournal::open(deps.db));
+  CRID_ASSIGN(auto answers, store::RetryAnswers::open(deps.db));
+  std::unique_ptr<ContainerManager> m(
+      new ContainerManager(deps, std::move(store), std::move(journal), std::move(answers)));
   m->recover();
   ContainerManager* self = m.get();
   // Exits that happened while no daemon ran are replayed first.
@@ -106,6 +114,8 @@ Result<std::optional<std::string>> ContainerManager::reserve_name(
     if (auto u = unclaimed_.find(key); u != unclaimed_.end() && u->second == it->second) {
       std::string found = u->second;
       unclaimed_.erase(u);
+      if (auto st = answers_->remove(kContainerKind, key); !st)
+        spdlog::warn("[CreateContainer {}] {}", key, st.error().message());
       return std::optional<std::string>(found);
     }
     // Held by a finished container, or a create still at work that the
@@ -344,7 +354,8 @@ Status ContainerManager::remove(const std::string& id) {
     std::lock_guard lock(map_mu_);
     entries_.erase(rec.id);
     names_.erase(name_key(rec.pod_id, rec.name, rec.attempt));
-    unclaimed_.erase(name_key(rec.pod_id, rec.name, rec.attempt));
+    if (unclaimed_.erase(name_key(rec.pod_id, rec.name, rec.attempt)))
+      (void)answers_->remove(kContainerKind, name_key(rec.pod_id, rec.name, rec.attempt));
     names_cv_.notify_all();
   }
   CRID_TRY_CTX(remove_rootfs(rootfs_paths(rec.id)), "removing the storage of container {}", rec.id);

@@ -38,6 +38,8 @@
 #include "sandbox/pod_containers.h"
 #include "sandbox/sandbox_manager.h"
 #include "store/database.h"
+#include "store/operation_journal.h"
+#include "store/retry_answers.h"
 
 namespace crid::container {
 
@@ -125,7 +127,13 @@ class ContainerManager final : public sandbox::PodContainers {
   };
   using EntryPtr = std::shared_ptr<Entry>;
 
-  explicit ContainerManager(Deps deps, std::unique_ptr<ContainerStore> store);
+  // The journal's and the retry answers' names for what this class makes.
+  static constexpr const char* kCreateOperation = "container-create";
+  static constexpr const char* kContainerKind = "container";
+
+  ContainerManager(Deps deps, std::unique_ptr<ContainerStore> store,
+                   std::unique_ptr<store::OperationJournal> journal,
+                   std::unique_ptr<store::RetryAnswers> answers);
 
   // By full id or unique prefix; NotFound naming it.
   Result<EntryPtr> find(const std::string& id_or_prefix);
@@ -152,6 +160,10 @@ class ContainerManager final : public sandbox::PodContainers {
   void publish_with_pod(events::ContainerEventType type, const std::string& object_id,
                         const std::string& pod_id, std::optional<sandbox::Pod> pod);
   void recover();
+  // Undoes the creates the operations journal shows unfinished.
+  void undo_unfinished_creates();
+  // Reloads the answers kept for retries of containers that still exist.
+  void reload_retry_answers();
   // A container whose monitor died: SIGKILL it through the runtime. True if
   // it was still there to kill.
   bool kill_unmonitored(const std::string& id);
@@ -161,6 +173,8 @@ class ContainerManager final : public sandbox::PodContainers {
 
   Deps deps_;
   std::unique_ptr<ContainerStore> store_;
+  std::unique_ptr<store::OperationJournal> journal_;
+  std::unique_ptr<store::RetryAnswers> answers_;  // unclaimed_, as kept on disk
   runtime::ExitWatcher watcher_;
 
   std::mutex map_mu_;
@@ -168,7 +182,9 @@ class ContainerManager final : public sandbox::PodContainers {
   std::map<std::string, std::string> names_;  // "<pod>/<name>/<attempt>" -> id
   std::atomic<uint64_t> oom_killed_{0};
   std::condition_variable names_cv_;          // a create finished or gave up its name
-  std::map<std::string, std::string> unclaimed_;  // key -> created after its caller gave up
+  // key -> created after its caller gave up; written through to answers_
+  // under map_mu_.
+  std::map<std::string, std::string> unclaimed_;
 };
 
 // The key under which a container name is reserved in its pod.

@@ -1,7 +1,9 @@
 // Start-up after a restart, a crash or a reboot: every stored container is
 // re-learnt from its bundle (its monitor kept it running while no daemon
 // did), exits that happened meanwhile are recorded, and storage or bundles
-// without a row (a create cut short by a crash) are removed.
+// without a row (a create cut short by a crash) are removed: first those
+// the operations journal names, step by step, then, as a second line, any
+// other storage or bundle without a row.
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,11 +13,14 @@
 
 #include "container/container_manager.h"
 #include "runtime/monitor_cgroup.h"
+#include "runtime/process_probe.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/clock.h"
 
 namespace crid::container {
+
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -79,7 +84,62 @@ void ContainerManager::remove_orphans() {
   }
 }
 
+void ContainerManager::undo_unfinished_creates() {
+  auto ops = journal_->pending(kCreateOperation);
+  if (!ops) {
+    spdlog::error("[recover] reading the operations journal: {}", ops.error().message());
+    return;
+  }
+  for (const auto& op : *ops) {
+    std::string t = fmt::format("[recover ctr={}]", log::short_id(op.id));
+    spdlog::warn("{} undoing an interrupted CreateContainer of {} (steps begun: {})", t,
+                 op.detail.value("name", std::string("?")), fmt::join(op.steps, ", "));
+    bool clean = true;
+    auto report = [&](const Status& st) {
+      if (st) return;
+      clean = false;
+      spdlog::error("{} {}", t, st.error().message());
+    };
+    std::string bundle = bundle_dir(op.id);
+    if (op.noted("runtime-create")) {
+      std::string cgroup = cgroupfs_path_of(bundle);
+      if (deps_.runtime.recover(op.id, bundle)) {
+        report(deps_.runtime.remove(op.id));
+      } else {
+        // The runtime cannot name it: its monitor, if its pid was noted,
+        // still can (the container's processes are its descendants).
+        pid_t monitor = op.detail.value("monitor_pid", 0);
+        if (monitor > 0 && runtime::process_alive(monitor, op.id)) {
+          runtime::kill_process_tree(monitor);
+          if (!runtime::wait_process_gone(monitor, 5s, op.id))
+            report(make_error(ErrorKind::kInternal, "conmon (pid {}) survived SIGKILL", monitor));
+        }
+      }
+      if (!cgroup.empty() && runtime::cgroup_exists(cgroup)) report(runtime::remove_cgroup(cgroup));
+    }
+    if (op.noted("bundle")) report(fs::remove_all(bundle));
+    if (op.noted("rootfs")) report(remove_rootfs(rootfs_paths(op.id)));
+    if (clean) report(journal_->forget(kCreateOperation, op.id));
+  }
+}
+
+void ContainerManager::reload_retry_answers() {
+  auto answers = answers_->load(kContainerKind);
+  if (!answers) {
+    spdlog::error("[recover] reading the retry answers: {}", answers.error().message());
+    return;
+  }
+  for (auto& [key, id] : *answers) {
+    if (entries_.count(id)) {
+      unclaimed_[key] = id;
+    } else if (auto st = answers_->remove(kContainerKind, key); !st) {
+      spdlog::error("[recover] {}", st.error().message());
+    }
+  }
+}
+
 void ContainerManager::recover() {
+  undo_unfinished_creates();
   auto rows = store_->list();
   if (!rows) {
     spdlog::error("[recover] reading the containers table: {}", rows.error().message());
@@ -169,6 +229,7 @@ void ContainerManager::recover() {
     }
     ::closedir(d);
   }
+  reload_retry_answers();
   if (!entries_.empty()) spdlog::info("[recover] {} containers known", entries_.size());
 }
 

@@ -162,19 +162,29 @@ Result<std::string> ImagePuller::pull_one(const Reference& ref, const AuthConfig
     spec.image_ref = name;
     specs.push_back(std::move(spec));
   }
-  int64_t size = 0;
-  CRID_TRY_CTX(fetch_layers(ref, manifest.layers, specs, auth, size), "{}", ctx);
-
   ImageRecord rec;
   rec.id = manifest.config.digest;
   if (!ref.tag.empty()) rec.repo_tags.push_back(ref.tagged());
   rec.repo_digests.push_back(ref.digested(repo_digest));
   rec.chain_ids = chains;
-  rec.size = size;
   rec.config_json = *config_json;
-  rec.created_unix_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               std::chrono::system_clock::now().time_since_epoch()).count();
-  CRID_TRY_CTX(images_.put(rec), "{}: recording the image", ctx);
+  // A RemoveImage sharing a layer can release it (its row goes at refcount
+  // zero) between fetch_layers finding it present and the record taking a
+  // reference: the record then fails NotFound, and fetching again brings
+  // the layer back. Bounded, since each round can lose the race again.
+  for (int attempt = 1;; ++attempt) {
+    int64_t size = 0;
+    CRID_TRY_CTX(fetch_layers(ref, manifest.layers, specs, auth, size), "{}", ctx);
+    rec.size = size;
+    rec.created_unix_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+    Status put = images_.put(rec);
+    if (put) break;
+    if (put.error().kind() != ErrorKind::kNotFound || attempt == 3)
+      return put.error().wrap(fmt::format("{}: recording the image", ctx));
+    spdlog::warn("[PullImage {}] a layer was removed meanwhile ({}): fetching again", name,
+                 put.error().message());
+  }
   spdlog::info("[PullImage {}] pulled image {} ({} layers)", name, log::short_id(rec.id.substr(7)), chains.size());
   return rec.id;
 }

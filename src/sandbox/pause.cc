@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -38,13 +39,23 @@ bool read_stat(pid_t pid, char* state, uint64_t* start) {
   return !in.fail();
 }
 
-bool is_pause_cmdline(pid_t pid) {
+// The arguments after argv[0] of a `crid pause [<pod id>]` process (the
+// pod id, or "" for a pause of an older daemon), or nullopt.
+std::optional<std::string> pause_label(pid_t pid) {
   auto text = fs::read_file(fmt::format("/proc/{}/cmdline", pid), 4096);
-  if (!text) return false;
+  if (!text) return std::nullopt;
   auto nul = text->find('\0');
-  return nul != std::string::npos && text->compare(nul + 1, std::string::npos,
-                                                    std::string("pause\0", 6)) == 0;
+  if (nul == std::string::npos) return std::nullopt;
+  std::string rest = text->substr(nul + 1);
+  if (rest == std::string("pause\0", 6)) return std::string();
+  const std::string prefix("pause\0", 6);
+  if (!rest.starts_with(prefix) || rest.back() != '\0') return std::nullopt;
+  std::string label = rest.substr(prefix.size(), rest.size() - prefix.size() - 1);
+  if (label.find('\0') != std::string::npos) return std::nullopt;
+  return label;
 }
+
+bool is_pause_cmdline(pid_t pid) { return pause_label(pid).has_value(); }
 
 void loop_as_init() {
   sigset_t wanted;
@@ -108,7 +119,8 @@ const std::string& self_exe() {
   return g_self_exe;
 }
 
-Result<InfraProcess> start_pause(const PodNamespaces& pins, const std::string& what) {
+Result<InfraProcess> start_pause(const PodNamespaces& pins, const std::string& pod_id,
+                                 const std::string& what) {
   if (self_exe().empty())
     return make_error(ErrorKind::kInternal, "{}: cannot tell crid's own path for the pause",
                       what);
@@ -121,7 +133,7 @@ Result<InfraProcess> start_pause(const PodNamespaces& pins, const std::string& w
   // A pod on the host's namespaces needs no nsenter.
   if (opts.argv.size() == 1) opts.argv.clear();
   else opts.argv.push_back("--");
-  opts.argv.insert(opts.argv.end(), {self_exe(), "pause"});
+  opts.argv.insert(opts.argv.end(), {self_exe(), "pause", pod_id});
   opts.timeout = std::chrono::seconds(30);
   CRID_ASSIGN(ProcessOutput out, run_process(opts));
   if (!out.success())
@@ -192,6 +204,27 @@ Status kill_pauses_in(const PodNamespaces& pins, const std::string& what) {
       if (read_stat(p.pid, &state, &p.start_time)) found.push_back(p);
       break;
     }
+  }
+  ::closedir(proc);
+  for (auto& p : found) CRID_TRY(kill_pause(p, what));
+  return Ok();
+}
+
+Status kill_pauses_of_pod(const std::string& pod_id, const std::string& what) {
+  if (pod_id.empty()) return Ok();
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return sys_error("{}: listing /proc", what);
+  std::vector<InfraProcess> found;
+  while (dirent* ent = ::readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(ent->d_name, &end, 10);
+    if (pid <= 0 || *end) continue;
+    auto label = pause_label(static_cast<pid_t>(pid));
+    if (!label || *label != pod_id) continue;
+    InfraProcess p;
+    char state = 0;
+    p.pid = static_cast<pid_t>(pid);
+    if (read_stat(p.pid, &state, &p.start_time)) found.push_back(p);
   }
   ::closedir(proc);
   for (auto& p : found) CRID_TRY(kill_pause(p, what));

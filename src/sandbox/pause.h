@@ -8,6 +8,10 @@
 // unshares a PID namespace, forks the init (PID 1 there), prints the init's
 // host pid and exits, so the daemon reaps its own child at once and the
 // init, in its own session, outlives any daemon restart.
+//
+// Its command line is `crid pause <pod id>`: a daemon killed after starting
+// the pause but before recording its pid finds it by that label, even for a
+// pod on the host's network and IPC namespaces (no pin to match it by).
 #pragma once
 
 #include <sys/types.h>
@@ -36,8 +40,9 @@ int run_pause_command();
 void remember_self_exe();
 const std::string& self_exe();
 
-// Starts the pause inside the pinned namespaces.
-Result<InfraProcess> start_pause(const PodNamespaces& pins, const std::string& what);
+// Starts the pause of pod `pod_id` inside the pinned namespaces.
+Result<InfraProcess> start_pause(const PodNamespaces& pins, const std::string& pod_id,
+                                 const std::string& what);
 
 // True while that very process runs (not a zombie, not a reused pid).
 bool pause_alive(const InfraProcess& p);
@@ -50,6 +55,9 @@ Status kill_pause(const InfraProcess& p, const std::string& what);
 // inode): how start-up finds the pause of a RunPodSandbox killed before it
 // wrote infra.pid. Kills them as kill_pause does.
 Status kill_pauses_in(const PodNamespaces& pins, const std::string& what);
+
+// Pauses labelled with `pod_id` (see above); kills them as kill_pause does.
+Status kill_pauses_of_pod(const std::string& pod_id, const std::string& what);
 
 // "<pid> <start time>" files: <runroot>/pods/<id>/infra.pid.
 Status write_infra_file(const std::string& path, const InfraProcess& p);

@@ -12,6 +12,7 @@
 #include "util/ids.h"
 #include "util/log.h"
 #include "util/clock.h"
+#include "util/failpoint.h"
 
 namespace crid::sandbox {
 
@@ -74,16 +75,22 @@ bool labels_match(const std::map<std::string, std::string>& want,
 Result<std::unique_ptr<SandboxManager>> SandboxManager::open(
     const ConfigHolder& config, store::Database& db, std::function<std::string()> pod_cidr) {
   CRID_ASSIGN(auto store, SandboxStore::open(db));
-  std::unique_ptr<SandboxManager> m(
-      new SandboxManager(config, std::move(store), std::move(pod_cidr)));
+  CRID_ASSIGN(auto journal, store::OperationJournal::open(db));
+  CRID_ASSIGN(auto answers, store::RetryAnswers::open(db));
+  std::unique_ptr<SandboxManager> m(new SandboxManager(
+      config, std::move(store), std::move(journal), std::move(answers), std::move(pod_cidr)));
   m->recover();
   return m;
 }
 
 SandboxManager::SandboxManager(const ConfigHolder& config, std::unique_ptr<SandboxStore> store,
+                               std::unique_ptr<store::OperationJournal> journal,
+                               std::unique_ptr<store::RetryAnswers> answers,
                                std::function<std::string()> pod_cidr)
     : config_(config),
       store_(std::move(store)),
+      journal_(std::move(journal)),
+      answers_(std::move(answers)),
       cni_(std::make_unique<network::CniInvoker>(config, config.get()->root + "/cni-cache")),
       pod_cidr_(std::move(pod_cidr)),
       containers_(&no_containers_) {}
@@ -167,6 +174,7 @@ Result<std::string> SandboxManager::run(const PodConfig& config,
     if (auto it = unclaimed_.find(key); it != unclaimed_.end()) {
       std::string id = it->second;
       unclaimed_.erase(it);
+      if (auto st = answers_->remove(kPodKind, key); !st) spdlog::warn("{} {}", t, st.error().message());
       spdlog::info("{} retry: answering with pod {}, made after the first caller gave up", t, id);
       return id;
     }
@@ -188,34 +196,49 @@ Result<std::string> SandboxManager::run(const PodConfig& config,
     locks_.erase(id);
   });
 
+  // From here on every step is noted before it acts: a daemon killed
+  // half-way leaves the row, and the next start undoes what it names.
+  // Declared before the undo steps' own stack, so it finishes after them.
+  CRID_ASSIGN(auto op, journal_->begin(kRunOperation, pod.id, {{"name", key}}));
+  Cleanup undo_steps;
+
   PodFilePaths paths{pod_dir(pod.id)};
   CRID_TRY_CTX(fs::make_dirs(paths.dir, 0755), "creating pod dir {}", paths.dir);
-  undo.add("remove pod dir", [dir = paths.dir] { (void)fs::remove_all(dir); });
+  undo_steps.add("remove pod dir", [dir = paths.dir] { (void)fs::remove_all(dir); });
 
   if (!config.log_directory.empty() && !fs::exists(config.log_directory)) {
+    CRID_TRY(op.note("log-dir", {{"log_dir", config.log_directory}}));
     CRID_TRY_CTX(fs::make_dirs(config.log_directory, 0755), "creating pod log directory {}",
                  config.log_directory);
-    undo.add("remove log dir", [d = config.log_directory] { ::rmdir(d.c_str()); });
+    undo_steps.add("remove log dir", [d = config.log_directory] { ::rmdir(d.c_str()); });
   }
 
+  CRID_TRY(op.note("namespaces"));
   CRID_ASSIGN(pod.ns, create_pod_namespaces(paths.dir + "/ns", config.namespaces, config.hostname,
                                             sysctls));
-  undo.add("unpin namespaces", [ns = pod.ns] { (void)remove_pod_namespaces(ns); });
+  undo_steps.add("unpin namespaces", [ns = pod.ns] { (void)remove_pod_namespaces(ns); });
 
   if (config.namespaces.pid == NamespaceMode::kPod) {
-    CRID_ASSIGN(pod.infra, start_pause(pod.ns, "pod " + pod.id));
-    undo.add("kill pause", [infra = pod.infra, t] {
+    // Its pid is known only once it runs; until noted, recovery finds it by
+    // the pod id on its command line.
+    CRID_TRY(op.note("pause-starting"));
+    CRID_ASSIGN(pod.infra, start_pause(pod.ns, pod.id, "pod " + pod.id));
+    undo_steps.add("kill pause", [infra = pod.infra, t] {
       if (auto st = kill_pause(infra, t); !st) spdlog::error("{} undo: {}", t, st.error().message());
     });
+    failpoint("pod-pause-started");
+    CRID_TRY(op.note("pause", {{"pause_pid", pod.infra.pid}, {"pause_start", pod.infra.start_time}}));
     CRID_TRY_CTX(write_infra_file(paths.infra_pid(), pod.infra), "pod {}", pod.id);
   }
 
   if (!pod.ns.net.empty()) {
     auto net = network_spec(pod, bandwidth, pod_cidr_ ? pod_cidr_() : "");
+    CRID_TRY(op.note("cni-add"));
     CRID_ASSIGN(auto attached, cni_->add(net));
-    undo.add("CNI DEL", [this, id = pod.id, t] {
+    undo_steps.add("CNI DEL", [this, id = pod.id, t] {
       if (auto st = cni_->del(id); !st) spdlog::error("{} undo: {}", t, st.error().message());
     });
+    failpoint("pod-cni-added");
     pod.ips = attached.result.pod_ips();
     pod.cni_result = attached.raw_result.dump();
     pod.network_name = attached.network_name;
@@ -225,21 +248,33 @@ Result<std::string> SandboxManager::run(const PodConfig& config,
                pod.id);
 
   if (config.namespaces.ipc != NamespaceMode::kNode) {
+    CRID_TRY(op.note("shm"));
     CRID_TRY_CTX(mount_pod_shm(paths, cfg->shm_size), "pod {}", pod.id);
-    undo.add("unmount shm", [paths] { (void)unmount_pod_shm(paths); });
+    undo_steps.add("unmount shm", [paths] { (void)unmount_pod_shm(paths); });
   }
 
-  CRID_TRY(store_->insert(pod));
+  // The row and the journal's end in one commit: a crash leaves either a
+  // pod or an operation to undo, never both or neither.
+  CRID_TRY(op.finish_with([&] { return store_->insert(pod); }));
+  undo_steps.dismiss();
   undo.dismiss();
-  if (caller_gone && caller_gone()) {
-    std::lock_guard lock(names_mu_);
-    unclaimed_[key] = pod.id;
-    spdlog::info("{} ready after its caller gave up: kept for the retry", t);
-  }
+  if (caller_gone && caller_gone()) keep_for_retry(key, pod.id, t);
   spdlog::info("{} ready (ips: {}, handler {})", t, fmt::join(pod.ips, ", "), handler);
   containers_.load()->pod_event(events::ContainerEventType::kCreated, pod);
   containers_.load()->pod_event(events::ContainerEventType::kStarted, pod);
   return pod.id;
+}
+
+void SandboxManager::keep_for_retry(const std::string& key, const std::string& id,
+                                    const std::string& t) {
+  // Under the names lock, so a retry taking the answer cannot interleave
+  // and leave a stale one on disk.
+  std::lock_guard lock(names_mu_);
+  unclaimed_[key] = id;
+  if (auto st = answers_->put(kPodKind, key, id); !st)
+    spdlog::warn("{} {} (a retry after a restart will find the name taken)", t,
+                 st.error().message());
+  spdlog::info("{} ready after its caller gave up: kept for the retry", t);
 }
 
 Status SandboxManager::stop_locked(Pod& pod) {
@@ -309,7 +344,8 @@ Status SandboxManager::remove(const std::string& id) {
     spdlog::info("{} removed", tag("RemovePodSandbox", pod->id, &pod->config.metadata));
     containers_.load()->pod_event(events::ContainerEventType::kDeleted, *pod);
     std::lock_guard names(names_mu_);
-    unclaimed_.erase(name_key(pod->config.metadata));
+    if (unclaimed_.erase(name_key(pod->config.metadata)))
+      (void)answers_->remove(kPodKind, name_key(pod->config.metadata));
   }
   std::lock_guard lock(locks_mu_);
   locks_.erase(*resolved);

@@ -3,7 +3,9 @@
 //
 // Run is a short driver of named steps (validate, reserve the name, pod
 // dir, namespaces, CNI ADD, files, shm, row), each registering its undo on a
-// Cleanup so a failure leaves nothing behind. Locks are per pod: slow work
+// Cleanup so a failure leaves nothing behind, and each noted beforehand in
+// the operations journal so a daemon killed half-way has its leftovers
+// undone at the next start. Locks are per pod: slow work
 // (CNI, namespace helpers) never holds a lock another pod needs.
 #pragma once
 
@@ -22,6 +24,8 @@
 #include "sandbox/sandbox_store.h"
 #include "sandbox/types.h"
 #include "store/database.h"
+#include "store/operation_journal.h"
+#include "store/retry_answers.h"
 
 namespace crid::sandbox {
 
@@ -68,7 +72,13 @@ class SandboxManager {
   PodGuard lock_pod(const std::string& id);
 
  private:
+  // The journal's and the retry answers' names for what this class makes.
+  static constexpr const char* kRunOperation = "pod-create";
+  static constexpr const char* kPodKind = "pod";
+
   SandboxManager(const ConfigHolder& config, std::unique_ptr<SandboxStore> store,
+                 std::unique_ptr<store::OperationJournal> journal,
+                 std::unique_ptr<store::RetryAnswers> answers,
                  std::function<std::string()> pod_cidr);
   std::shared_ptr<std::mutex> pod_lock(const std::string& id);
   Result<std::string> resolve_id(const std::string& id_or_prefix);
@@ -76,12 +86,19 @@ class SandboxManager {
   // Pause, CNI attachment, shm and namespace pins of a NOTREADY pod;
   // idempotent, so start-up can finish a teardown cut short.
   Status teardown_locked(Pod& pod, const std::string& tag);
-  // After a crash or reboot: pod dirs without a row are torn down, rows
-  // whose namespace pins are gone become NOTREADY.
+  // After a crash or reboot: creates left in the journal are undone, pod
+  // dirs without a row are torn down, rows whose namespace pins are gone
+  // become NOTREADY, retry answers of vanished pods are dropped.
   void recover();
+  // Undoes the RunPodSandbox calls the journal shows unfinished.
+  void undo_unfinished_runs();
+  // Remembers (in memory and on disk) a pod made for a caller that gave up.
+  void keep_for_retry(const std::string& key, const std::string& id, const std::string& t);
 
   const ConfigHolder& config_;
   std::unique_ptr<SandboxStore> store_;
+  std::unique_ptr<store::OperationJournal> journal_;
+  std::unique_ptr<store::RetryAnswers> answers_;  // unclaimed_, as kept on disk
   std::unique_ptr<network::CniInvoker> cni_;
   std::function<std::string()> pod_cidr_;
   NoPodContainers no_containers_;

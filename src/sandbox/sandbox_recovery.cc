@@ -2,6 +2,10 @@
 // RunPodSandbox leaves a pod dir (and maybe pins, shm, a CNI attachment)
 // with no row; a reboot leaves READY rows whose namespaces (or pause) are
 // gone.
+// The operations journal goes first: it names exactly what an interrupted
+// RunPodSandbox made; the directory and CNI-cache sweeps stay behind it.
+#include <unistd.h>
+
 #include <filesystem>
 #include <set>
 
@@ -13,7 +17,51 @@
 
 namespace crid::sandbox {
 
+void SandboxManager::undo_unfinished_runs() {
+  auto ops = journal_->pending(kRunOperation);
+  if (!ops) {
+    spdlog::error("[recover] reading the operations journal: {}", ops.error().message());
+    return;
+  }
+  for (const auto& op : *ops) {
+    std::string t = fmt::format("[recover pod={}]", log::short_id(op.id));
+    auto row = store_->get(op.id);
+    if (row && *row) {
+      // Cannot happen (row and journal end commit together); keep the pod.
+      (void)journal_->forget(kRunOperation, op.id);
+      continue;
+    }
+    spdlog::warn("{} undoing an interrupted RunPodSandbox of {} (steps begun: {})", t,
+                 op.detail.value("name", std::string("?")), fmt::join(op.steps, ", "));
+    PodFilePaths paths{pod_dir(op.id)};
+    std::string ns = paths.dir + "/ns";
+    bool clean = true;
+    auto report = [&](const Status& st) {
+      if (st) return;
+      clean = false;
+      spdlog::error("{} {}", t, st.error().message());
+    };
+    if (op.noted("pause-starting")) {
+      InfraProcess recorded;
+      recorded.pid = op.detail.value("pause_pid", 0);
+      recorded.start_time = op.detail.value("pause_start", uint64_t{0});
+      report(kill_pause(recorded, t));
+      // Killed before its pid was noted: the pause carries the pod id.
+      report(kill_pauses_of_pod(op.id, t));
+    }
+    if (op.noted("cni-add")) report(cni_->del(op.id));
+    if (op.noted("shm")) report(unmount_pod_shm(paths));
+    if (op.noted("namespaces")) report(remove_pod_namespaces({ns + "/net", ns + "/ipc", ns + "/uts"}));
+    report(fs::remove_all(paths.dir));
+    // Only if still empty: another pod of the same directory may use it.
+    if (auto dir = op.detail.value("log_dir", std::string()); !dir.empty()) ::rmdir(dir.c_str());
+    // A step that could not be undone stays in the journal for the next start.
+    if (clean) report(journal_->forget(kRunOperation, op.id));
+  }
+}
+
 void SandboxManager::recover() {
+  undo_unfinished_runs();
   auto rows = store_->list();
   if (!rows) {
     spdlog::error("[recover] cannot list pods: {}", rows.error().message());
@@ -57,7 +105,9 @@ void SandboxManager::recover() {
     if (auto st = kill_pause(read_infra_file(paths.infra_pid()), "[recover]"); !st)
       spdlog::error("[recover] {}", st.error().message());
     // Killed between starting the pause and writing infra.pid: find it by
-    // the namespaces it joined.
+    // its label, or the namespaces it joined (a pause of an older daemon).
+    if (auto st = kill_pauses_of_pod(id, "[recover]"); !st)
+      spdlog::error("[recover] {}", st.error().message());
     if (auto st = kill_pauses_in({ns + "/net", ns + "/ipc", ""}, "[recover]"); !st)
       spdlog::error("[recover] {}", st.error().message());
     if (auto st = cni_->del(id); !st) spdlog::error("[recover] {}", st.error().message());
@@ -79,6 +129,20 @@ void SandboxManager::recover() {
     std::string id = it->path().stem();
     if (known.count(id) || it->path().extension() != ".json") continue;
     if (auto st = cni_->del(id); !st) spdlog::error("[recover] {}", st.error().message());
+  }
+  // Retry answers: of pods still here, kept; of pods gone meanwhile, dropped.
+  auto answers = answers_->load(kPodKind);
+  if (!answers) {
+    spdlog::error("[recover] reading the retry answers: {}", answers.error().message());
+    return;
+  }
+  std::lock_guard lock(names_mu_);
+  for (auto& [key, id] : *answers) {
+    if (known.count(id)) {
+      unclaimed_[key] = id;
+    } else if (auto st = answers_->remove(kPodKind, key); !st) {
+      spdlog::error("[recover] {}", st.error().message());
+    }
   }
 }
 

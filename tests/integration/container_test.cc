@@ -798,7 +798,8 @@ TEST_P(ContainerTest, PodWidePidNamespaceIsSharedAndHeldByThePause) {
   pid_t pause = pause_pid(rt(), pod);
   ASSERT_GT(pause, 0);
   EXPECT_TRUE(process_runs(pause));
-  EXPECT_TRUE(cmdline_of(pause).ends_with(" pause ")) << cmdline_of(pause);
+  // Labelled with its pod, so a restarted daemon can find it by that alone.
+  EXPECT_TRUE(cmdline_of(pause).ends_with(" pause " + pod + " ")) << cmdline_of(pause);
   EXPECT_TRUE(fsys::exists(crid_->runroot() + "/pods/" + pod + "/infra.pid"));
 
   std::string a = run_ok(pod, config("a", {"/bin/sleep", "1000"}));

@@ -246,6 +246,18 @@ class RestartFaultTest : public ::testing::Test {
       }
     }
 
+    check(unfinished_operations(root).empty(),
+          "the journal is empty after start-up (every interrupted create undone)");
+    // No pause outlives its pod's readiness (a RunPodSandbox cut after the
+    // pause started is undone from the operations journal).
+    std::set<std::string> ready_pid_pods;
+    for (auto& p : pods)
+      if (p.state() == v1::SANDBOX_READY && p.labels().at("pid") == "pod") ready_pid_pods.insert(p.id());
+    for (auto& [pid, pod] : labelled_pauses())
+      if (seen_pods_.count(pod))
+        check(ready_pid_pods.count(pod) == 1,
+              "pause " + std::to_string(pid) + " of pod " + pod + " runs, the pod is not ready");
+
     std::vector<std::string> running;
     for (auto& c : ctrs) {
       const std::string& id = c.id();
@@ -387,6 +399,7 @@ class RestartFaultTest : public ::testing::Test {
   int names_ = 0;
   std::vector<std::string> worker_errors_;
   std::set<std::string> killed_ctrs_, killed_conmons_;
+  std::set<std::string> seen_pods_;
 };
 
 TEST_F(RestartFaultTest, SigkillAtRandomInstantsLosesAndLeaksNothing) {
@@ -406,6 +419,9 @@ TEST_F(RestartFaultTest, SigkillAtRandomInstantsLosesAndLeaksNothing) {
     killed_ = true;
     rig_->crid().stop(SIGKILL);
     ++kill_points;
+    // Every pod the daemon began, finished or not: a RunPodSandbox makes
+    // the pod dir before its pause.
+    for (auto& id : dir_entries(rig_->crid().runroot() + "/pods")) seen_pods_.insert(id);
     stop_ = true;
     for (auto& t : workers) t.join();
     {
@@ -442,9 +458,18 @@ TEST_F(RestartFaultTest, SigkillAtRandomInstantsLosesAndLeaksNothing) {
     check(fsys::path(dir).filename().string().rfind("crid-", 0) != 0, "cgroup " + dir + " is removed");
   for (int i = 0; i < RestartImages::get().pull_count(); ++i)
     (void)rig_->remove_image(RestartImages::get().pull_image(i));
+  // How many kills landed inside a create the journal then undid (the log
+  // accumulates over the restarts).
+  auto count = [log = rig_->crid().log()](const std::string& what) {
+    size_t n = 0;
+    for (auto at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
+    return n;
+  };
   rig_->crid().stop(SIGTERM);
   std::cout << "[fault] seed " << seed_ << ": " << kill_points << " daemon kill points, " << extra_faults_
-            << " conmon/container kills, " << checks_ << " invariant checks passed" << std::endl;
+            << " conmon/container kills, " << checks_ << " invariant checks passed; undone from the "
+            << "journal: " << count("undoing an interrupted RunPodSandbox") << " pod and "
+            << count("undoing an interrupted CreateContainer") << " container creates" << std::endl;
 }
 
 }  // namespace

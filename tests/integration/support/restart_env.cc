@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "store/operation_journal.h"
 #include "support/busybox_image.h"
 #include "support/test_images.h"
 
@@ -60,6 +61,41 @@ std::string cmdline_of(pid_t pid) {
   std::string c = read_text("/proc/" + std::to_string(pid) + "/cmdline");
   std::replace(c.begin(), c.end(), '\0', ' ');
   return c;
+}
+
+std::vector<std::string> unfinished_operations(const std::string& root) {
+  std::vector<std::string> out;
+  auto db = store::Database::open(root + "/crid.db");
+  if (!db) return {"cannot open the database: " + db.error().message()};
+  auto journal = store::OperationJournal::open(**db);
+  if (!journal) return {"cannot open the journal: " + journal.error().message()};
+  for (const char* kind : {"pod-create", "container-create"}) {
+    auto ops = (*journal)->pending(kind);
+    if (!ops) return {"cannot read the journal: " + ops.error().message()};
+    for (auto& op : *ops) out.push_back(op.kind + " " + op.id);
+  }
+  return out;
+}
+
+std::map<pid_t, std::string> labelled_pauses() {
+  std::map<pid_t, std::string> out;
+  const std::string crid = fsys::weakly_canonical(crid_binary()).string();
+  for (auto& p : fsys::directory_iterator("/proc")) {
+    std::string name = p.path().filename();
+    if (!is_pid(name)) continue;
+    pid_t pid = std::stoi(name);
+    std::string c = read_text(p.path().string() + "/cmdline");
+    std::vector<std::string> argv;
+    for (size_t at = 0; at < c.size();) {
+      size_t nul = c.find('\0', at);
+      if (nul == std::string::npos) nul = c.size();
+      argv.push_back(c.substr(at, nul - at));
+      at = nul + 1;
+    }
+    if (argv.size() == 3 && argv[0] == crid && argv[1] == "pause" && process_runs(pid))
+      out[pid] = argv[2];
+  }
+  return out;
 }
 
 // --- images ---

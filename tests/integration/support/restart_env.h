@@ -102,6 +102,12 @@ class RestartRig {
 // A process that runs (zombies count as gone).
 bool process_runs(pid_t pid);
 std::string cmdline_of(pid_t pid);
+// Operations the journal of the daemon with this root holds unfinished
+// ("pod-create <id>", ...): after a start-up, none should be left.
+std::vector<std::string> unfinished_operations(const std::string& root);
+// Running pauses of the crid under test, labelled with their pod
+// (`crid pause <pod id>`): pid -> pod id.
+std::map<pid_t, std::string> labelled_pauses();
 std::string read_text(const std::string& path);
 
 }  // namespace crid::testing
