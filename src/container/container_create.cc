@@ -1,7 +1,8 @@
 // CreateContainer as a short driver of named steps, each undone by the
 // rollback stack if a later one fails: check pod and image -> reserve the
-// name -> rootfs overlay -> image volumes -> OCI spec (user resolved from
-// the rootfs) -> bundle -> runtime create under its monitor -> row.
+// name -> rootfs overlay -> image volumes -> bundle dir -> host paths of
+// bind mounts resolved and staged in it -> OCI spec (user resolved from
+// the rootfs) -> config.json -> runtime create under its monitor -> row.
 #include <signal.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
@@ -168,9 +169,21 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr,
   CRID_TRY_CTX(mount_rootfs(paths, lowers), "container {}: image {}", req.name, req.image_ref);
   CRID_ASSIGN(auto volumes, make_image_volumes(paths, image_config.volumes));
 
-  // 3. The spec: everything the pure builder needs, gathered here.
+  // 3. The bundle, and in it the request's host paths, resolved without
+  // following planted symlinks and mounted by fd (container_host_paths.cc).
+  CRID_TRY_CTX(oci::validate_mount_sources(req), "container {}", req.name);
+  std::string bundle = bundle_dir(id);
+  undo.add("remove bundle", [this, id] {
+    if (auto s = remove_bundle(id); !s) spdlog::error("[CreateContainer ctr={}] rollback: {}",
+                                                      log::short_id(id), s.error().message());
+  });
+  CRID_TRY_CTX(fs::make_dirs(bundle, 0700), "container {}: bundle", req.name);
+  CRID_ASSIGN(auto staged_mounts, stage_mounts(id, req, bundle));
+
+  // 4. The spec: everything the pure builder needs, gathered here.
   oci::SpecInputs in;
   in.request = req;
+  in.request.mounts = std::move(staged_mounts);
   in.sandbox = sandbox_info(pod, deps_.pods.pod_dir(pod.id), deps_.pods.shm_path(pod));
   in.image = image_config;
   in.image_volumes = std::move(volumes);
@@ -191,7 +204,6 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr,
   CRID_ASSIGN(auto group, oci::read_rootfs_file(paths.merged(), "etc/group"));
   in.passwd = passwd.value_or("");
   in.group = group.value_or("");
-  CRID_TRY_CTX(oci::validate_mount_sources(req), "container {}", req.name);
   CRID_ASSIGN(in.request_devices, oci::resolve_request_devices(req.devices));
   if (req.security.privileged) {
     CRID_ASSIGN(in.host_devices, oci::list_host_devices());
@@ -203,14 +215,11 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr,
   }
   CRID_ASSIGN(nlohmann::json spec, oci::build_spec(in));
 
-  // 4. The bundle.
-  std::string bundle = bundle_dir(id);
-  undo.add("remove bundle", [bundle] { (void)fs::remove_all(bundle); });
-  CRID_TRY_CTX(fs::make_dirs(bundle, 0700), "container {}: bundle", req.name);
+  // 5. The bundle's spec.
   CRID_TRY_CTX(fs::write_file_atomic(bundle + "/config.json", spec.dump(2), 0600),
                "container {}: writing config.json", req.name);
 
-  // 5. The runtime, under its monitor.
+  // 6. The runtime, under its monitor.
   runtime::CreateOptions opts;
   opts.id = id;
   opts.name = req.name;
@@ -228,7 +237,7 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr,
   undo.add("runtime remove", [this, id] { (void)deps_.runtime.remove(id); });
   CRID_ASSIGN(auto created, deps_.runtime.create(opts));
 
-  // 6. The row.
+  // 7. The row.
   ContainerRecord rec;
   rec.id = id;
   rec.pod_id = pod.id;

@@ -46,6 +46,7 @@ ContainerManager::ContainerManager(Deps deps, std::unique_ptr<ContainerStore> st
 Result<std::unique_ptr<ContainerManager>> ContainerManager::open(Deps deps) {
   CRID_ASSIGN(auto store, ContainerStore::open(deps.db));
   std::unique_ptr<ContainerManager> m(new ContainerManager(deps, std::move(store)));
+  CRID_ASSIGN(m->writable_, WritableHostPaths::open(deps.db));
   m->recover();
   ContainerManager* self = m.get();
   // Exits that happened while no daemon ran are replayed first.
@@ -335,7 +336,7 @@ Status ContainerManager::remove(const std::string& id) {
     names_cv_.notify_all();
   }
   CRID_TRY_CTX(remove_rootfs(rootfs_paths(rec.id)), "removing the storage of container {}", rec.id);
-  CRID_TRY_CTX(fs::remove_all(bundle_dir(rec.id)), "removing the bundle of container {}", rec.id);
+  CRID_TRY(remove_bundle(rec.id));
   spdlog::info("{} removed", tag("RemoveContainer", rec));
   {
     std::lock_guard lock(e->mu);

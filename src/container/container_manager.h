@@ -28,6 +28,8 @@
 
 #include "config/config_holder.h"
 #include "container/container_store.h"
+#include "container/host_path_resolver.h"
+#include "container/writable_host_paths.h"
 #include "container/rootfs.h"
 #include "container/types.h"
 #include "events/event_hub.h"
@@ -155,6 +157,22 @@ class ContainerManager final : public sandbox::PodContainers {
   // older daemon): nothing can reach them through their pod any more.
   void remove_orphans();
 
+  // What no symlink on a request's host path may lie under: every host
+  // path some container has mounted read-write, and container storage.
+  HostPathPolicy host_path_policy();
+  // Resolves each request mount's host path (host_path_resolver.h), mounts
+  // it at a staging point in `bundle` (host_path_stage.h) and returns the
+  // mounts with those points as host paths, for the spec. The read-write
+  // ones are recorded as container-writable before it returns.
+  Result<std::vector<oci::Mount>> stage_mounts(const std::string& id, const oci::ContainerRequest& req,
+                                               const std::string& bundle);
+  // The bundle with its staging points (unmounted first; left in place if
+  // that fails rather than emptied through a mount).
+  Status remove_bundle(const std::string& id);
+  // A stored container's read-write host paths (for databases older than
+  // the container_writable_host_paths table).
+  std::vector<WritableHostPath> writable_host_paths_of(const ContainerRecord& rec);
+
   Deps deps_;
   std::unique_ptr<ContainerStore> store_;
   runtime::ExitWatcher watcher_;
@@ -165,6 +183,8 @@ class ContainerManager final : public sandbox::PodContainers {
   std::atomic<uint64_t> oom_killed_{0};
   std::condition_variable names_cv_;          // a create finished or gave up its name
   std::map<std::string, std::string> unclaimed_;  // key -> created after its caller gave up
+  // Host dirs containers have been able to write (persisted).
+  std::unique_ptr<WritableHostPaths> writable_;
 };
 
 // The key under which a container name is reserved in its pod.

@@ -85,6 +85,7 @@ void ContainerManager::recover() {
     spdlog::error("[recover] reading the containers table: {}", rows.error().message());
     return;
   }
+  std::vector<WritableHostPath> old_writable;
   for (auto& rec : *rows) {
     std::string t = fmt::format("[recover ctr={} name={}]", log::short_id(rec.id), rec.name);
     bool changed = false;
@@ -138,9 +139,12 @@ void ContainerManager::recover() {
     }
     auto e = std::make_shared<Entry>();
     names_[name_key(rec.pod_id, rec.name, rec.attempt)] = rec.id;
+    for (auto& w : writable_host_paths_of(rec)) old_writable.push_back(std::move(w));
     e->rec = std::move(rec);
     entries_[e->rec.id] = e;
   }
+
+  if (auto s = writable_->add(old_writable); !s) spdlog::error("[recover] {}", s.error().message());
 
   auto cfg = deps_.config.get();
   for (const auto& id : subdirs(cfg->runroot + "/containers")) {
@@ -148,7 +152,8 @@ void ContainerManager::recover() {
     spdlog::warn("[recover ctr={}] removing the bundle of an unfinished create", log::short_id(id));
     std::string cgroup = cgroupfs_path_of(bundle_dir(id));
     if (deps_.runtime.recover(id, bundle_dir(id))) (void)deps_.runtime.remove(id);
-    (void)fs::remove_all(bundle_dir(id));
+    // Its staged host paths first: they are mounts of the node's dirs.
+    if (auto s = remove_bundle(id); !s) spdlog::error("[recover ctr={}] {}", log::short_id(id), s.error().message());
     // A runtime killed during its create leaves the cgroup it made, which
     // no runtime state names any more.
     if (!cgroup.empty() && runtime::cgroup_exists(cgroup)) {
