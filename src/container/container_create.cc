@@ -169,16 +169,16 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr,
   CRID_TRY_CTX(mount_rootfs(paths, lowers), "container {}: image {}", req.name, req.image_ref);
   CRID_ASSIGN(auto volumes, make_image_volumes(paths, image_config.volumes));
 
-  // 3. The bundle, and in it the request's host paths, resolved without
-  // following planted symlinks and mounted by fd (container_host_paths.cc).
+  // 3. The request's host paths, resolved without following planted
+  // symlinks and mounted by fd at staging points (container_host_paths.cc).
   CRID_TRY_CTX(oci::validate_mount_sources(req), "container {}", req.name);
-  std::string bundle = bundle_dir(id);
-  undo.add("remove bundle", [this, id] {
-    if (auto s = remove_bundle(id); !s) spdlog::error("[CreateContainer ctr={}] rollback: {}",
-                                                      log::short_id(id), s.error().message());
+  std::string stages = host_path_stage_dir(id);
+  undo.add("unstage host paths", [this, id] {
+    if (auto s = unstage_host_paths_of(id); !s)
+      spdlog::error("[CreateContainer ctr={}] rollback: {}", log::short_id(id), s.error().message());
   });
-  CRID_TRY_CTX(fs::make_dirs(bundle, 0700), "container {}: bundle", req.name);
-  CRID_ASSIGN(auto staged_mounts, stage_mounts(id, req, bundle));
+  CRID_TRY_CTX(fs::make_dirs(cfg->runroot + "/hostpaths", 0700), "container {}: host path staging", req.name);
+  CRID_ASSIGN(auto staged_mounts, stage_mounts(id, req, stages));
 
   // 4. The spec: everything the pure builder needs, gathered here.
   oci::SpecInputs in;
@@ -215,7 +215,10 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr,
   }
   CRID_ASSIGN(nlohmann::json spec, oci::build_spec(in));
 
-  // 5. The bundle's spec.
+  // 5. The bundle.
+  std::string bundle = bundle_dir(id);
+  undo.add("remove bundle", [bundle] { (void)fs::remove_all(bundle); });
+  CRID_TRY_CTX(fs::make_dirs(bundle, 0700), "container {}: bundle", req.name);
   CRID_TRY_CTX(fs::write_file_atomic(bundle + "/config.json", spec.dump(2), 0600),
                "container {}: writing config.json", req.name);
 

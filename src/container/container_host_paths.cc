@@ -28,7 +28,7 @@ HostPathPolicy ContainerManager::host_path_policy() {
 
 Result<std::vector<oci::Mount>> ContainerManager::stage_mounts(const std::string& id,
                                                                const oci::ContainerRequest& req,
-                                                               const std::string& bundle) {
+                                                               const std::string& stage_dir) {
   std::vector<oci::Mount> staged = req.mounts;
   if (staged.empty()) return staged;
   HostPathPolicy policy = host_path_policy();
@@ -46,7 +46,7 @@ Result<std::vector<oci::Mount>> ContainerManager::stage_mounts(const std::string
                          resolved->path);
       writable.push_back({FileId{st.st_dev, st.st_ino}, m.host_path});
     }
-    auto at = stage_host_path(*resolved, bundle, i);
+    auto at = stage_host_path(*resolved, stage_dir, i);
     if (!at)
       return at.error().wrap(fmt::format("mount {} of container {}: staging host path {}",
                                          m.container_path, req.name, m.host_path));
@@ -58,10 +58,12 @@ Result<std::vector<oci::Mount>> ContainerManager::stage_mounts(const std::string
   return staged;
 }
 
-Status ContainerManager::remove_bundle(const std::string& id) {
-  std::string bundle = bundle_dir(id);
-  CRID_TRY_CTX(unstage_host_paths(bundle), "container {}: unmounting its host paths", id);
-  CRID_TRY_CTX(fs::remove_all(bundle), "removing the bundle of container {}", id);
+std::string ContainerManager::host_path_stage_dir(const std::string& id) const {
+  return deps_.config.get()->runroot + "/hostpaths/" + id;
+}
+
+Status ContainerManager::unstage_host_paths_of(const std::string& id) {
+  CRID_TRY_CTX(unstage_host_paths(host_path_stage_dir(id)), "container {}: unmounting its host paths", id);
   return Ok();
 }
 
@@ -73,7 +75,7 @@ std::vector<WritableHostPath> ContainerManager::writable_host_paths_of(const Con
     const oci::Mount& m = rec.mounts[i];
     if (m.readonly) continue;
     FileId f;
-    if (file_id_of(stage_dir(bundle_dir(rec.id)) + "/" + std::to_string(i), &f))
+    if (file_id_of(host_path_stage_dir(rec.id) + "/" + std::to_string(i), &f))
       out.push_back({f, m.host_path});
     if (file_id_of(m.host_path, &f)) out.push_back({f, m.host_path});
   }

@@ -336,7 +336,8 @@ Status ContainerManager::remove(const std::string& id) {
     names_cv_.notify_all();
   }
   CRID_TRY_CTX(remove_rootfs(rootfs_paths(rec.id)), "removing the storage of container {}", rec.id);
-  CRID_TRY(remove_bundle(rec.id));
+  CRID_TRY_CTX(fs::remove_all(bundle_dir(rec.id)), "removing the bundle of container {}", rec.id);
+  CRID_TRY(unstage_host_paths_of(rec.id));
   spdlog::info("{} removed", tag("RemoveContainer", rec));
   {
     std::lock_guard lock(e->mu);

@@ -107,6 +107,8 @@ class ContainerManager final : public sandbox::PodContainers {
   RootfsPaths rootfs_paths(const std::string& id) const;
   std::string bundle_dir(const std::string& id) const;
   std::string exit_dir() const;
+  // <runroot>/hostpaths/<id>: where the container's host paths are staged.
+  std::string host_path_stage_dir(const std::string& id) const;
 
   // Containers whose exit was an OOM kill, since this daemon started.
   uint64_t oom_killed_total() const { return oom_killed_.load(std::memory_order_relaxed); }
@@ -161,14 +163,13 @@ class ContainerManager final : public sandbox::PodContainers {
   // path some container has mounted read-write, and container storage.
   HostPathPolicy host_path_policy();
   // Resolves each request mount's host path (host_path_resolver.h), mounts
-  // it at a staging point in `bundle` (host_path_stage.h) and returns the
+  // it at a staging point in `stage_dir` (host_path_stage.h) and returns the
   // mounts with those points as host paths, for the spec. The read-write
   // ones are recorded as container-writable before it returns.
   Result<std::vector<oci::Mount>> stage_mounts(const std::string& id, const oci::ContainerRequest& req,
-                                               const std::string& bundle);
-  // The bundle with its staging points (unmounted first; left in place if
-  // that fails rather than emptied through a mount).
-  Status remove_bundle(const std::string& id);
+                                               const std::string& stage_dir);
+  // Unmounts and removes the container's staging points.
+  Status unstage_host_paths_of(const std::string& id);
   // A stored container's read-write host paths (for databases older than
   // the container_writable_host_paths table).
   std::vector<WritableHostPath> writable_host_paths_of(const ContainerRecord& rec);

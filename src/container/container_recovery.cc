@@ -152,8 +152,7 @@ void ContainerManager::recover() {
     spdlog::warn("[recover ctr={}] removing the bundle of an unfinished create", log::short_id(id));
     std::string cgroup = cgroupfs_path_of(bundle_dir(id));
     if (deps_.runtime.recover(id, bundle_dir(id))) (void)deps_.runtime.remove(id);
-    // Its staged host paths first: they are mounts of the node's dirs.
-    if (auto s = remove_bundle(id); !s) spdlog::error("[recover ctr={}] {}", log::short_id(id), s.error().message());
+    (void)fs::remove_all(bundle_dir(id));
     // A runtime killed during its create leaves the cgroup it made, which
     // no runtime state names any more.
     if (!cgroup.empty() && runtime::cgroup_exists(cgroup)) {
@@ -165,6 +164,14 @@ void ContainerManager::recover() {
     if (entries_.count(id)) continue;
     spdlog::warn("[recover ctr={}] removing the storage of an unfinished create", log::short_id(id));
     if (auto s = remove_rootfs(rootfs_paths(id)); !s) spdlog::error("[recover] {}", s.error().message());
+  }
+  // Host paths staged for containers nobody knows (a create cut short, or
+  // a removal that failed half-way).
+  for (const auto& id : subdirs(cfg->runroot + "/hostpaths")) {
+    if (entries_.count(id)) continue;
+    spdlog::warn("[recover ctr={}] unmounting the host paths staged for an unfinished create",
+                 log::short_id(id));
+    if (auto s = unstage_host_paths_of(id); !s) spdlog::error("[recover] {}", s.error().message());
   }
   // Exit files of containers nobody knows (removed, or never committed).
   if (DIR* d = ::opendir(exit_dir().c_str())) {

@@ -77,11 +77,8 @@ Status unmount_all(const std::string& at) {
 
 }  // namespace
 
-std::string stage_dir(const std::string& bundle) { return bundle + "/mounts"; }
-
-Result<std::string> stage_host_path(const ResolvedHostPath& resolved, const std::string& bundle,
+Result<std::string> stage_host_path(const ResolvedHostPath& resolved, const std::string& dir,
                                     size_t index) {
-  std::string dir = stage_dir(bundle);
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return sys_error("creating staging dir {}", dir);
   std::string at = dir + "/" + std::to_string(index);
@@ -93,8 +90,7 @@ Result<std::string> stage_host_path(const ResolvedHostPath& resolved, const std:
   return at;
 }
 
-Status unstage_host_paths(const std::string& bundle) {
-  std::string dir = stage_dir(bundle);
+Status unstage_host_paths(const std::string& dir) {
   std::vector<std::string> names;
   if (DIR* d = ::opendir(dir.c_str())) {
     while (dirent* ent = ::readdir(d)) {

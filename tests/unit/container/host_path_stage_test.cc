@@ -33,13 +33,12 @@ class HostPathStage : public ::testing::Test {
     auto dir = fsys::temp_directory_path() / ("crid-stage-" + random_hex(6));
     root_ = dir.string();
     fsys::create_directories(root_ + "/host/dir/sub");
-    fsys::create_directories(root_ + "/bundle");
     std::ofstream(root_ + "/host/dir/sub/a") << "in dir";
     std::ofstream(root_ + "/host/file") << "a file";
   }
   void TearDown() override {
     if (root_.empty()) return;
-    (void)unstage_host_paths(root_ + "/bundle");
+    (void)unstage_host_paths(root_ + "/stages");
     fsys::remove_all(root_);
   }
   ResolvedHostPath resolve(const std::string& rel) {
@@ -51,17 +50,17 @@ class HostPathStage : public ::testing::Test {
 };
 
 TEST_F(HostPathStage, DirectoryAndFileAreMountedByFdAndUnmountedWithoutATrace) {
-  std::string bundle = root_ + "/bundle";
+  std::string stages = root_ + "/stages";
   auto d = resolve("host/dir");
   auto f = resolve("host/file");
   // Swap the names after the check: the staged objects are the checked ones.
   fsys::rename(root_ + "/host/dir", root_ + "/host/dir-moved");
   fsys::create_directories(root_ + "/host/dir");
-  auto sd = stage_host_path(d, bundle, 0);
+  auto sd = stage_host_path(d, stages, 0);
   ASSERT_TRUE(sd.ok()) << sd.error().message();
-  auto sf = stage_host_path(f, bundle, 1);
+  auto sf = stage_host_path(f, stages, 1);
   ASSERT_TRUE(sf.ok()) << sf.error().message();
-  EXPECT_EQ(*sd, stage_dir(bundle) + "/0");
+  EXPECT_EQ(*sd, stages + "/0");
   EXPECT_TRUE(is_mount_point(*sd));
   EXPECT_TRUE(is_mount_point(*sf));
   EXPECT_EQ(read_text(*sd + "/sub/a"), "in dir");
@@ -70,14 +69,14 @@ TEST_F(HostPathStage, DirectoryAndFileAreMountedByFdAndUnmountedWithoutATrace) {
   std::ofstream(*sd + "/new") << "x";
   EXPECT_TRUE(fsys::exists(root_ + "/host/dir-moved/new"));
 
-  ASSERT_TRUE(unstage_host_paths(bundle).ok());
+  ASSERT_TRUE(unstage_host_paths(stages).ok());
   EXPECT_FALSE(is_mount_point(*sd));
   EXPECT_FALSE(is_mount_point(*sf));
-  EXPECT_FALSE(fsys::exists(stage_dir(bundle)));
+  EXPECT_FALSE(fsys::exists(stages));
   // The node's files are untouched by the removal.
   EXPECT_EQ(read_text(root_ + "/host/dir-moved/sub/a"), "in dir");
   EXPECT_EQ(read_text(root_ + "/host/file"), "a file");
-  EXPECT_TRUE(unstage_host_paths(bundle).ok());  // idempotent
+  EXPECT_TRUE(unstage_host_paths(stages).ok());  // idempotent
 }
 
 TEST_F(HostPathStage, SubmountsComeAlong) {
@@ -85,10 +84,10 @@ TEST_F(HostPathStage, SubmountsComeAlong) {
   ASSERT_EQ(::mount("tmpfs", sub.c_str(), "tmpfs", 0, "size=1m"), 0);
   std::ofstream(sub + "/on-tmpfs") << "t";
   auto d = resolve("host/dir");
-  auto sd = stage_host_path(d, root_ + "/bundle", 0);
+  auto sd = stage_host_path(d, root_ + "/stages", 0);
   ASSERT_TRUE(sd.ok()) << sd.error().message();
   EXPECT_EQ(read_text(*sd + "/sub/on-tmpfs"), "t");
-  ASSERT_TRUE(unstage_host_paths(root_ + "/bundle").ok());
+  ASSERT_TRUE(unstage_host_paths(root_ + "/stages").ok());
   EXPECT_FALSE(is_mount_point(*sd + "/sub"));
   ASSERT_EQ(::umount2(sub.c_str(), MNT_DETACH), 0);
 }
@@ -96,10 +95,10 @@ TEST_F(HostPathStage, SubmountsComeAlong) {
 TEST_F(HostPathStage, NonEmptyStagingPointIsNeverEmptied) {
   // A staging dir that is not a mount but holds files (never made by
   // crid): removal fails instead of deleting what is in it.
-  std::string at = stage_dir(root_ + "/bundle") + "/0";
+  std::string at = root_ + "/stages/0";
   fsys::create_directories(at);
   std::ofstream(at + "/precious") << "p";
-  auto s = unstage_host_paths(root_ + "/bundle");
+  auto s = unstage_host_paths(root_ + "/stages");
   EXPECT_FALSE(s.ok());
   EXPECT_TRUE(fsys::exists(at + "/precious"));
   fsys::remove(at + "/precious");
