@@ -1,8 +1,8 @@
 // CreateContainer as a short driver of named steps, each undone by the
 // rollback stack if a later one fails: check pod and image -> reserve the
-// name -> rootfs overlay -> image volumes -> bundle dir -> host paths of
-// bind mounts resolved and staged in it -> OCI spec (user resolved from
-// the rootfs) -> config.json -> runtime create under its monitor -> row.
+// name -> rootfs overlay -> image volumes -> host paths of bind mounts
+// resolved and staged -> OCI spec (user resolved from the rootfs) ->
+// bundle -> runtime create under its monitor -> row.
 #include <signal.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>

@@ -326,6 +326,9 @@ Status ContainerManager::remove(const std::string& id) {
   // The forced delete killed whatever was left: record that exit if none
   // was, so the row ends exited and STOPPED goes out before DELETED.
   if (!poll_exit(*e)) record_exit(*e, 128 + SIGKILL, now_ns(), false);
+  // Its host paths while the row still names it: a failure here is
+  // retried by the kubelet's next RemoveContainer.
+  CRID_TRY(unstage_host_paths_of(rec.id));
   CRID_TRY(store_->remove(rec.id));
   std::lock_guard events(e->events_mu);
   {
@@ -337,7 +340,6 @@ Status ContainerManager::remove(const std::string& id) {
   }
   CRID_TRY_CTX(remove_rootfs(rootfs_paths(rec.id)), "removing the storage of container {}", rec.id);
   CRID_TRY_CTX(fs::remove_all(bundle_dir(rec.id)), "removing the bundle of container {}", rec.id);
-  CRID_TRY(unstage_host_paths_of(rec.id));
   spdlog::info("{} removed", tag("RemoveContainer", rec));
   {
     std::lock_guard lock(e->mu);

@@ -60,7 +60,17 @@ Status WritableHostPaths::prune_locked() {
   return Ok();
 }
 
-Status WritableHostPaths::add(const std::vector<WritableHostPath>& dirs) {
+Status WritableHostPaths::add(const std::vector<WritableHostPath>& all) {
+  // Most creates mount dirs already known (a restarted container, another
+  // container of the pod): no commit, which costs a sync, for those.
+  std::vector<WritableHostPath> dirs;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& d : all)
+      if (std::none_of(dirs_.begin(), dirs_.end(),
+                       [&](const auto& x) { return x.id == d.id && x.path == d.path; }))
+        dirs.push_back(d);
+  }
   if (dirs.empty()) return Ok();
   CRID_TRY_CTX(db_.transaction([&]() -> Status {
     for (const auto& d : dirs) {

@@ -49,7 +49,7 @@ TEST_F(WritableHostPathsTest, KeptAcrossRestartsUntilTheDirIsGone) {
     auto w = open();
     EXPECT_TRUE(w->ids().empty());
     ASSERT_TRUE(w->add({a, b}).ok());
-    ASSERT_TRUE(w->add({a}).ok());  // once only
+    ASSERT_TRUE(w->add({a}).ok());  // once only (and no commit)
     EXPECT_EQ(w->ids().size(), 2u);
   }
   {
