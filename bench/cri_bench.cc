@@ -51,6 +51,8 @@ struct Options {
   std::string ids_file;
   std::string log_dir = "/tmp/cri-bench-logs";
   std::string cgroup_parent;
+  // Bind mounts of every container: HOST:CONTAINER or HOST:CONTAINER:ro.
+  std::vector<std::string> mounts;
 };
 
 // Latencies and failures of one named operation.
@@ -221,6 +223,15 @@ class Bench {
     c->add_command("/bin/sleep");
     c->add_args("3600");
     c->set_log_path("ctr.log");
+    for (const auto& spec : opts_.mounts) {
+      auto first = spec.find(':');
+      auto second = spec.find(':', first + 1);
+      auto* m = c->add_mounts();
+      m->set_host_path(spec.substr(0, first));
+      m->set_container_path(spec.substr(first + 1, second == std::string::npos ? std::string::npos
+                                                                                : second - first - 1));
+      m->set_readonly(second != std::string::npos && spec.substr(second + 1) == "ro");
+    }
     v1::CreateContainerResponse resp;
     auto st = timed("CreateContainer",
                     [&](auto& ctx) { return runtime_->CreateContainer(&ctx, req, &resp); });
@@ -518,7 +529,14 @@ int main(int argc, char** argv) {
   app.add_option("--log-dir", o.log_dir, "Parent of the pods' log directories");
   app.add_option("--cgroup-parent", o.cgroup_parent,
                  "Cgroup parent of the pods (empty: the runtime's default)");
+  app.add_option("--mount", o.mounts,
+                 "Bind mount of every container, HOST:CONTAINER[:ro] (repeatable)");
   CLI11_PARSE(app, argc, argv);
+  for (const auto& m : o.mounts)
+    if (m.find(':') == std::string::npos || m.front() != '/') {
+      std::cerr << "cri-bench: --mount " << m << ": expected /HOST:/CONTAINER[:ro]\n";
+      return 2;
+    }
   if (o.container_image.empty()) o.container_image = o.image;
   if (o.label.empty()) o.label = o.endpoint;
   if ((o.scenario == "pods-up" || o.scenario == "pods-down") && o.ids_file.empty()) {

@@ -1,7 +1,8 @@
 // CreateContainer as a short driver of named steps, each undone by the
 // rollback stack if a later one fails: check pod and image -> reserve the
-// name -> rootfs overlay -> image volumes -> OCI spec (user resolved from
-// the rootfs) -> bundle -> runtime create under its monitor -> row.
+// name -> rootfs overlay -> image volumes -> host paths of bind mounts
+// resolved and staged -> OCI spec (user resolved from the rootfs) ->
+// bundle -> runtime create under its monitor -> row.
 #include <signal.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -186,9 +187,21 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr,
   CRID_TRY_CTX(mount_rootfs(paths, lowers), "container {}: image {}", req.name, req.image_ref);
   CRID_ASSIGN(auto volumes, make_image_volumes(paths, image_config.volumes));
 
-  // 3. The spec: everything the pure builder needs, gathered here.
+  // 3. The request's host paths, resolved without following planted
+  // symlinks and mounted by fd at staging points (container_host_paths.cc).
+  CRID_TRY_CTX(oci::validate_mount_sources(req), "container {}", req.name);
+  std::string stages = host_path_stage_dir(id);
+  undo.add("unstage host paths", [this, id] {
+    if (auto s = unstage_host_paths_of(id); !s)
+      spdlog::error("[CreateContainer ctr={}] rollback: {}", log::short_id(id), s.error().message());
+  });
+  CRID_TRY_CTX(fs::make_dirs(cfg->runroot + "/hostpaths", 0700), "container {}: host path staging", req.name);
+  CRID_ASSIGN(auto staged_mounts, stage_mounts(id, req, stages));
+
+  // 4. The spec: everything the pure builder needs, gathered here.
   oci::SpecInputs in;
   in.request = req;
+  in.request.mounts = std::move(staged_mounts);
   in.sandbox = sandbox_info(pod, deps_.pods.pod_dir(pod.id), deps_.pods.shm_path(pod));
   in.image = image_config;
   in.image_volumes = std::move(volumes);
@@ -209,7 +222,6 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr,
   CRID_ASSIGN(auto group, oci::read_rootfs_file(paths.merged(), "etc/group"));
   in.passwd = passwd.value_or("");
   in.group = group.value_or("");
-  CRID_TRY_CTX(oci::validate_mount_sources(req), "container {}", req.name);
   CRID_ASSIGN(in.request_devices, oci::resolve_request_devices(req.devices));
   if (req.security.privileged) {
     CRID_ASSIGN(in.host_devices, oci::list_host_devices());
@@ -221,7 +233,7 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr,
   }
   CRID_ASSIGN(nlohmann::json spec, oci::build_spec(in));
 
-  // 4. The bundle.
+  // 5. The bundle.
   std::string bundle = bundle_dir(id);
   CRID_TRY(op.note("bundle"));
   undo_steps.add("remove bundle", [bundle] { (void)fs::remove_all(bundle); });
@@ -229,7 +241,7 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr,
   CRID_TRY_CTX(fs::write_file_atomic(bundle + "/config.json", spec.dump(2), 0600),
                "container {}: writing config.json", req.name);
 
-  // 5. The runtime, under its monitor.
+  // 6. The runtime, under its monitor.
   runtime::CreateOptions opts;
   opts.id = id;
   opts.name = req.name;
@@ -250,7 +262,7 @@ Result<std::string> ContainerManager::create(const CreateRequest& cr,
   CRID_TRY(op.note("monitor", {{"monitor_pid", created.monitor_pid}}));
   failpoint("container-created");
 
-  // 6. The row.
+  // 7. The row.
   ContainerRecord rec;
   rec.id = id;
   rec.pod_id = pod.id;

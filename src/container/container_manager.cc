@@ -54,6 +54,7 @@ Result<std::unique_ptr<ContainerManager>> ContainerManager::open(Deps deps) {
   CRID_ASSIGN(auto answers, store::RetryAnswers::open(deps.db));
   std::unique_ptr<ContainerManager> m(
       new ContainerManager(deps, std::move(store), std::move(journal), std::move(answers)));
+  CRID_ASSIGN(m->writable_, WritableHostPaths::open(deps.db));
   m->recover();
   ContainerManager* self = m.get();
   // Exits that happened while no daemon ran are replayed first.
@@ -348,6 +349,9 @@ Status ContainerManager::remove(const std::string& id) {
   // The forced delete killed whatever was left: record that exit if none
   // was, so the row ends exited and STOPPED goes out before DELETED.
   if (!poll_exit(*e)) record_exit(*e, 128 + SIGKILL, now_ns(), false);
+  // Its host paths while the row still names it: a failure here is
+  // retried by the kubelet's next RemoveContainer.
+  CRID_TRY(unstage_host_paths_of(rec.id));
   CRID_TRY(store_->remove(rec.id));
   std::lock_guard events(e->events_mu);
   {

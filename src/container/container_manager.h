@@ -28,6 +28,8 @@
 
 #include "config/config_holder.h"
 #include "container/container_store.h"
+#include "container/host_path_resolver.h"
+#include "container/writable_host_paths.h"
 #include "container/rootfs.h"
 #include "container/types.h"
 #include "events/event_hub.h"
@@ -108,6 +110,8 @@ class ContainerManager final : public sandbox::PodContainers {
   RootfsPaths rootfs_paths(const std::string& id) const;
   std::string bundle_dir(const std::string& id) const;
   std::string exit_dir() const;
+  // <runroot>/hostpaths/<id>: where the container's host paths are staged.
+  std::string host_path_stage_dir(const std::string& id) const;
 
   // Containers whose exit was an OOM kill, since this daemon started.
   uint64_t oom_killed_total() const { return oom_killed_.load(std::memory_order_relaxed); }
@@ -171,6 +175,21 @@ class ContainerManager final : public sandbox::PodContainers {
   // older daemon): nothing can reach them through their pod any more.
   void remove_orphans();
 
+  // What no symlink on a request's host path may lie under: every host
+  // path some container has mounted read-write, and container storage.
+  HostPathPolicy host_path_policy();
+  // Resolves each request mount's host path (host_path_resolver.h), mounts
+  // it at a staging point in `stage_dir` (host_path_stage.h) and returns the
+  // mounts with those points as host paths, for the spec. The read-write
+  // ones are recorded as container-writable before it returns.
+  Result<std::vector<oci::Mount>> stage_mounts(const std::string& id, const oci::ContainerRequest& req,
+                                               const std::string& stage_dir);
+  // Unmounts and removes the container's staging points.
+  Status unstage_host_paths_of(const std::string& id);
+  // A stored container's read-write host paths (for databases older than
+  // the container_writable_host_paths table).
+  std::vector<WritableHostPath> writable_host_paths_of(const ContainerRecord& rec);
+
   Deps deps_;
   std::unique_ptr<ContainerStore> store_;
   std::unique_ptr<store::OperationJournal> journal_;
@@ -185,6 +204,8 @@ class ContainerManager final : public sandbox::PodContainers {
   // key -> created after its caller gave up; written through to answers_
   // under map_mu_.
   std::map<std::string, std::string> unclaimed_;
+  // Host dirs containers have been able to write (persisted).
+  std::unique_ptr<WritableHostPaths> writable_;
 };
 
 // The key under which a container name is reserved in its pod.

@@ -145,6 +145,7 @@ void ContainerManager::recover() {
     spdlog::error("[recover] reading the containers table: {}", rows.error().message());
     return;
   }
+  std::vector<WritableHostPath> old_writable;
   for (auto& rec : *rows) {
     std::string t = fmt::format("[recover ctr={} name={}]", log::short_id(rec.id), rec.name);
     bool changed = false;
@@ -198,9 +199,12 @@ void ContainerManager::recover() {
     }
     auto e = std::make_shared<Entry>();
     names_[name_key(rec.pod_id, rec.name, rec.attempt)] = rec.id;
+    for (auto& w : writable_host_paths_of(rec)) old_writable.push_back(std::move(w));
     e->rec = std::move(rec);
     entries_[e->rec.id] = e;
   }
+
+  if (auto s = writable_->add(old_writable); !s) spdlog::error("[recover] {}", s.error().message());
 
   auto cfg = deps_.config.get();
   for (const auto& id : subdirs(cfg->runroot + "/containers")) {
@@ -220,6 +224,14 @@ void ContainerManager::recover() {
     if (entries_.count(id)) continue;
     spdlog::warn("[recover ctr={}] removing the storage of an unfinished create", log::short_id(id));
     if (auto s = remove_rootfs(rootfs_paths(id)); !s) spdlog::error("[recover] {}", s.error().message());
+  }
+  // Host paths staged for containers nobody knows (a create cut short, or
+  // a removal that failed half-way).
+  for (const auto& id : subdirs(cfg->runroot + "/hostpaths")) {
+    if (entries_.count(id)) continue;
+    spdlog::warn("[recover ctr={}] unmounting the host paths staged for an unfinished create",
+                 log::short_id(id));
+    if (auto s = unstage_host_paths_of(id); !s) spdlog::error("[recover] {}", s.error().message());
   }
   // Exit files of containers nobody knows (removed, or never committed).
   if (DIR* d = ::opendir(exit_dir().c_str())) {

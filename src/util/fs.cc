@@ -85,14 +85,24 @@ bool exists(const std::string& path) {
 }
 
 namespace {
-Status remove_tree(const std::string& path, dev_t root_dev) {
+// A bind mount of a dir on the same file system has the same st_dev: only
+// the mount id tells it apart. 0: unknown (kernels before 5.8), then
+// st_dev alone decides.
+uint64_t mount_id_of(const std::string& path) {
+  struct statx sx {};
+  if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) != 0) return 0;
+  return (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+}
+
+Status remove_tree(const std::string& path, dev_t root_dev, uint64_t root_mnt) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return Ok();
     return sys_error("stat {}", path);
   }
   if (S_ISDIR(st.st_mode)) {
-    if (st.st_dev != root_dev)
+    uint64_t mnt = mount_id_of(path);
+    if (st.st_dev != root_dev || (root_mnt != 0 && mnt != 0 && mnt != root_mnt))
       return make_error(ErrorKind::kFailedPrecondition,
                         "refusing to remove {}: it is a mount point", path);
     std::error_code ec;
@@ -101,7 +111,7 @@ Status remove_tree(const std::string& path, dev_t root_dev) {
          !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
       children.push_back(it->path().string());
     if (ec) return make_error(ErrorKind::kInternal, "listing {}: {}", path, ec.message());
-    for (auto& c : children) CRID_TRY(remove_tree(c, root_dev));
+    for (auto& c : children) CRID_TRY(remove_tree(c, root_dev, root_mnt));
     if (::rmdir(path.c_str()) != 0 && errno != ENOENT) return sys_error("removing {}", path);
     return Ok();
   }
@@ -116,7 +126,7 @@ Status remove_all(const std::string& path) {
     if (errno == ENOENT) return Ok();
     return sys_error("stat {}", path);
   }
-  return remove_tree(path, st.st_dev);
+  return remove_tree(path, st.st_dev, mount_id_of(path));
 }
 
 Result<std::string> join_within(const std::string& root, std::string_view rel) {

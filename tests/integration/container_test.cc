@@ -266,6 +266,7 @@ class ContainerTest : public ::testing::TestWithParam<std::string> {
     EXPECT_FALSE(contains(daemon_mountinfo(), id)) << "a mount of " << id << " is left";
     EXPECT_FALSE(fsys::exists(crid_->root() + "/containers/" + id));
     EXPECT_FALSE(fsys::exists(crid_->runroot() + "/containers/" + id));
+    EXPECT_FALSE(fsys::exists(crid_->runroot() + "/hostpaths/" + id));
     for (auto& p : fsys::directory_iterator("/proc")) {
       std::string name = p.path().filename();
       if (name.find_first_not_of("0123456789") != std::string::npos) continue;
@@ -1043,6 +1044,204 @@ TEST_P(ContainerTest, WorkingDirThroughAPlantedSymlinkStaysInTheContainer) {
     ASSERT_TRUE(remove(c).ok());
     expect_no_trace(c);
   }
+}
+
+// Host paths of bind mounts go to the runtime as staging mounts of the
+// object crid checked (<runroot>/hostpaths/<id>/<n>), never as the request's path:
+// dirs and files, read-only and read-write, through a legit root-owned
+// symlink outside anything containers write. Removal unmounts them all.
+TEST_P(ContainerTest, HostPathMountsOfDirsAndFilesAreStagedAndUnmounted) {
+  std::string pod = run_pod("staged");
+  TempDir host{"crid-it-hostpath"};
+  host.write("real/f", "from the node\n");
+  host.write("term", "");
+  fsys::create_symlink(host.file("real"), host.file("link"));
+  auto cfg = config("staged", {"/bin/sleep", "1000"});
+  auto add = [&](const std::string& dest, const std::string& src, bool ro) {
+    auto* m = cfg.add_mounts();
+    m->set_container_path(dest);
+    m->set_host_path(src);
+    m->set_readonly(ro);
+  };
+  add("/d-ro", host.file("link"), true);
+  add("/d-rw", host.file("real"), false);
+  add("/f-ro", host.file("real/f"), true);
+  add("/dev/termination-log", host.file("term"), false);
+  std::string id = run_ok(pod, cfg);
+
+  EXPECT_EQ(exec_out(id, {"cat", "/d-ro/f"}), "from the node\n");
+  EXPECT_EQ(exec_out(id, {"cat", "/f-ro"}), "from the node\n");
+  v1::ExecSyncResponse r;
+  ASSERT_TRUE(exec(id, {"touch", "/d-ro/x"}, &r).ok());
+  EXPECT_NE(r.exit_code(), 0) << "a read-only dir mount was writable";
+  r.Clear();
+  ASSERT_TRUE(exec(id, {"/bin/sh", "-c", "echo no > /f-ro"}, &r).ok());
+  EXPECT_NE(r.exit_code(), 0) << "a read-only file mount was writable";
+  exec_out(id, {"touch", "/d-rw/made-inside"});
+  EXPECT_TRUE(fsys::exists(host.file("real/made-inside")));
+  exec_out(id, {"/bin/sh", "-c", "echo bye > /dev/termination-log"});
+  EXPECT_EQ(read_text(host.file("term")), "bye\n");
+
+  // The runtime was given the staging points; status keeps the request's paths.
+  std::string stage = crid_->runroot() + "/hostpaths/" + id + "/";
+  v1::ContainerStatusResponse resp;
+  ASSERT_TRUE(status(id, &resp, true).ok());
+  auto spec = nlohmann::json::parse(resp.info().at("info"))["runtimeSpec"];
+  int staged = 0;
+  for (const auto& m : spec["mounts"]) {
+    std::string dest = m["destination"];
+    if (dest == "/d-ro" || dest == "/d-rw" || dest == "/f-ro" || dest == "/dev/termination-log") {
+      EXPECT_EQ(m["source"].get<std::string>().rfind(stage, 0), 0u) << m.dump();
+      ++staged;
+    }
+  }
+  EXPECT_EQ(staged, 4);
+  ASSERT_EQ(resp.status().mounts_size(), 4);
+  EXPECT_EQ(resp.status().mounts(0).host_path(), host.file("link"));
+  EXPECT_TRUE(contains(daemon_mountinfo(), stage)) << daemon_mountinfo();
+
+  ASSERT_TRUE(remove(id).ok());
+  expect_no_trace(id);
+  EXPECT_EQ(read_text(host.file("real/f")), "from the node\n") << "removal touched the node's files";
+}
+
+// A container with a read-write hostPath plants symlinks in it; a later
+// container asking for a path through them is refused (InvalidArgument
+// naming the container, the host path and the symlink), and the refused
+// create leaves no bundle and no mount behind.
+TEST_P(ContainerTest, HostPathSymlinkPlantedByAContainerIsNotFollowed) {
+  std::string pod = run_pod("planted-mount");
+  TempDir shared{"crid-it-hp-shared"};
+  fsys::create_directories(shared.file("data"));
+  auto with_mount = [&](v1::ContainerConfig c, const std::string& dest, const std::string& src,
+                        bool ro) {
+    auto* m = c.add_mounts();
+    m->set_container_path(dest);
+    m->set_host_path(src);
+    m->set_readonly(ro);
+    return c;
+  };
+  std::string planter =
+      run_ok(pod, with_mount(config("planter", {"/bin/sleep", "1000"}), "/shared", shared.path(), false));
+  exec_out(planter, {"busybox", "ln", "-s", "/", "/shared/data/sub"});
+  exec_out(planter, {"busybox", "ln", "-s", "/etc/hostname", "/shared/data/file"});
+  exec_out(planter, {"busybox", "ln", "-s", "../../../../../../..", "/shared/up"});
+  ASSERT_TRUE(fsys::is_symlink(shared.file("data/sub")));
+
+  auto bundles = [&] {
+    size_t n = 0;
+    for (auto& e : fsys::directory_iterator(crid_->runroot() + "/containers")) n += e.is_directory();
+    return n;
+  };
+  size_t before = bundles();
+  int attempt = 0;
+  for (const std::string& rel : {"data/sub", "data/sub/etc", "data/file", "up/etc"}) {
+    auto victim = config("victim", {"/bin/sleep", "1000"});
+    victim.mutable_metadata()->set_attempt(++attempt);
+    std::string id;
+    auto st = create(pod, with_mount(victim, "/host", shared.file(rel), true), &id);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << rel << ": " << st.error_message();
+    EXPECT_TRUE(contains(st.error_message(), "container victim")) << st.error_message();
+    EXPECT_TRUE(contains(st.error_message(), shared.file(rel))) << st.error_message();
+    EXPECT_TRUE(contains(st.error_message(), "symlink")) << st.error_message();
+  }
+  EXPECT_EQ(bundles(), before) << "a refused create left its bundle";
+  // The only staging mounts are the planter's.
+  std::istringstream mounts(daemon_mountinfo());
+  for (std::string line; std::getline(mounts, line);)
+    if (contains(line, crid_->runroot() + "/hostpaths/"))
+      EXPECT_TRUE(contains(line, planter)) << "left behind: " << line;
+  for (auto& e : fsys::directory_iterator(crid_->runroot() + "/hostpaths"))
+    EXPECT_EQ(e.path().filename(), planter) << "a refused create left its staging dir";
+
+  // The shared dir itself, and a plain dir in it, are still fine to mount.
+  auto ok = with_mount(config("reader", {"/bin/sleep", "1000"}), "/host", shared.file("data"), true);
+  std::string reader = run_ok(pod, ok);
+  EXPECT_TRUE(contains(exec_out(reader, {"ls", "/host"}), "sub"));
+  for (auto& c : {planter, reader}) {
+    ASSERT_TRUE(remove(c).ok());
+    expect_no_trace(c);
+  }
+}
+
+// The staging clone of a shared mount is in its peer group: a mount made
+// on the node under a HostToContainer host path reaches the container, and
+// one made by a privileged container under a Bidirectional one reaches the
+// node. crid runs in a private mount namespace for crun here, so only runc.
+TEST_P(ContainerTest, MountPropagationReachesThroughStagedHostPaths) {
+  if (handler() == "crun") GTEST_SKIP() << "crid runs in a private mount namespace for crun";
+  TempDir host{"crid-it-prop"};
+  fsys::create_directories(host.file("from-node"));
+  fsys::create_directories(host.file("from-ctr"));
+  ASSERT_EQ(run_command({"/usr/bin/mount", "--bind", host.path(), host.path()}).status, 0);
+  ASSERT_EQ(run_command({"/usr/bin/mount", "--make-shared", host.path()}).status, 0);
+  std::string pod = run_pod("prop", /*privileged=*/true);
+  auto cfg = config("prop", {"/bin/sleep", "1000"});
+  cfg.mutable_linux()->mutable_security_context()->set_privileged(true);
+  auto* slave = cfg.add_mounts();
+  slave->set_container_path("/slave");
+  slave->set_host_path(host.path());
+  slave->set_propagation(v1::PROPAGATION_HOST_TO_CONTAINER);
+  auto* shared = cfg.add_mounts();
+  shared->set_container_path("/shared");
+  shared->set_host_path(host.path());
+  shared->set_propagation(v1::PROPAGATION_BIDIRECTIONAL);
+  std::string id = run_ok(pod, cfg);
+
+  ASSERT_EQ(run_command({"/usr/bin/mount", "-t", "tmpfs", "-o", "size=1m", "node-tmpfs", host.file("from-node")}).status, 0);
+  host.write("from-node/hello", "hi\n");
+  EXPECT_EQ(exec_out(id, {"cat", "/slave/from-node/hello"}), "hi\n");
+  exec_out(id, {"mount", "-t", "tmpfs", "ctr-tmpfs", "/shared/from-ctr"});
+  exec_out(id, {"/bin/sh", "-c", "echo back > /shared/from-ctr/x"});
+  EXPECT_EQ(read_text(host.file("from-ctr/x")), "back\n") << "the container's mount did not reach the node";
+
+  ASSERT_TRUE(remove(id).ok());
+  expect_no_trace(id);
+  for (auto* p : {"from-ctr", "from-node"}) run_command({"/usr/bin/umount", "-l", host.file(p)});
+  ASSERT_EQ(run_command({"/usr/bin/umount", "-l", host.path()}).status, 0);
+}
+
+// Restart safety: a container's read-write host path stays suspect across
+// a daemon restart (what it plants afterwards is still refused), its
+// staging mount is still unmounted at removal, and the staging mounts of a
+// create cut short (a bundle with no row) are unmounted and swept at start,
+// leaving the node's dir intact.
+TEST_P(ContainerTest, HostPathStagingSurvivesRestartAndLeftoversAreSwept) {
+  if (handler() == "crun") GTEST_SKIP() << "crid restarts into a fresh private mount namespace for crun";
+  std::string pod = run_pod("hp-restart");
+  TempDir shared{"crid-it-hp-restart"};
+  shared.write("keep", "node data\n");
+  auto cfg = config("planter", {"/bin/sleep", "1000"});
+  auto* m = cfg.add_mounts();
+  m->set_container_path("/shared");
+  m->set_host_path(shared.path());
+  std::string planter = run_ok(pod, cfg);
+
+  // What a daemon killed in the middle of a create leaves: a staged mount
+  // of a node dir for a container with no row.
+  std::string leftover = crid_->runroot() + "/hostpaths/" + std::string(64, 'e');
+  fsys::create_directories(leftover + "/0");
+  ASSERT_EQ(run_command({"/usr/bin/mount", "--bind", shared.path(), leftover + "/0"}).status, 0);
+
+  ASSERT_EQ(crid_->stop(SIGKILL), -SIGKILL);
+  std::string err;
+  ASSERT_TRUE(crid_->start(&err)) << err;
+  EXPECT_FALSE(fsys::exists(leftover)) << "the unfinished create's staging dir was kept";
+  EXPECT_FALSE(contains(read_text("/proc/self/mountinfo"), leftover)) << "its staging mount is left";
+  EXPECT_EQ(read_text(shared.file("keep")), "node data\n");
+
+  exec_out(planter, {"busybox", "ln", "-s", "/", "/shared/sub"});
+  auto victim = config("victim", {"/bin/sleep", "1000"});
+  auto* vm = victim.add_mounts();
+  vm->set_container_path("/host");
+  vm->set_host_path(shared.file("sub"));
+  std::string none;
+  auto st = create(pod, victim, &none);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+
+  ASSERT_TRUE(remove(planter).ok());
+  expect_no_trace(planter);
+  EXPECT_EQ(read_text(shared.file("keep")), "node data\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, ContainerTest, ::testing::Values("runc", "crun"),

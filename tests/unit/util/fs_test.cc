@@ -1,7 +1,9 @@
 #include "util/fs.h"
 
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -38,6 +40,25 @@ TEST(Fs, AtomicWriteAndRead) {
   ASSERT_TRUE(fs::remove_all(dir).ok());
   EXPECT_FALSE(fs::exists(dir));
   EXPECT_TRUE(fs::remove_all(dir).ok());  // idempotent
+}
+
+// A bind mount of a dir on the same file system has the same st_dev as its
+// parent: remove_all must still stop there instead of emptying the dir
+// the mount shows (how a staged host path would have lost a node's files).
+TEST(Fs, RemoveAllStopsAtASameDeviceBindMount) {
+  if (::geteuid() != 0) GTEST_SKIP() << "bind mounts need root";
+  char tmpl[] = "/tmp/crid-fs-bind-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  ASSERT_TRUE(fs::make_dirs(dir + "/node").ok());
+  ASSERT_TRUE(fs::make_dirs(dir + "/tree/at").ok());
+  ASSERT_TRUE(fs::write_file_atomic(dir + "/node/precious", "p", 0600).ok());
+  ASSERT_EQ(::mount((dir + "/node").c_str(), (dir + "/tree/at").c_str(), nullptr, MS_BIND, nullptr), 0);
+  auto s = fs::remove_all(dir + "/tree");
+  EXPECT_FALSE(s.ok());
+  if (!s.ok()) EXPECT_NE(s.error().message().find("mount point"), std::string::npos) << s.error().message();
+  EXPECT_TRUE(fs::exists(dir + "/node/precious")) << "remove_all emptied a bind-mounted dir";
+  ASSERT_EQ(::umount2((dir + "/tree/at").c_str(), MNT_DETACH), 0);
+  EXPECT_TRUE(fs::remove_all(dir).ok());
 }
 
 }  // namespace
