@@ -23,6 +23,7 @@
 #include "util/ids.h"
 #include "util/log.h"
 #include "util/process.h"
+#include "util/spawn_attributes.h"
 #include "util/unique_fd.h"
 
 extern char** environ;
@@ -168,25 +169,15 @@ Result<Pipe> make_pipe() {
 // (conmon drops its "oom" marker in its working directory).
 Result<pid_t> spawn_conmon(const std::vector<std::string>& args, const std::string& cwd,
                            int sync_fd, int start_fd, int stderr_fd) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, stderr_fd, 2);
-  posix_spawn_file_actions_adddup2(&fa, sync_fd, kSyncPipeFd);
-  posix_spawn_file_actions_adddup2(&fa, start_fd, kStartPipeFd);
-  posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  // Own process group: a terminal's ^C to the daemon must not reach it.
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  SpawnFileActions actions;
+  posix_spawn_file_actions_t* fa = actions.get();
+  posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(fa, stderr_fd, 2);
+  posix_spawn_file_actions_adddup2(fa, sync_fd, kSyncPipeFd);
+  posix_spawn_file_actions_adddup2(fa, start_fd, kStartPipeFd);
+  posix_spawn_file_actions_addchdir_np(fa, cwd.c_str());
+  SpawnAttributes attr(SpawnAttributes::Group::kOwn);
 
   // A clean environment: only PATH (the runtime may look up helpers) and
   // the pipe numbers.
@@ -202,9 +193,7 @@ Result<pid_t> spawn_conmon(const std::vector<std::string>& args, const std::stri
   envp.push_back(nullptr);
 
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  int rc = ::posix_spawn(&pid, argv[0], fa, attr.get(), argv.data(), envp.data());
   if (rc != 0) {
     errno = rc;
     return sys_error("starting conmon {}", args[0]);

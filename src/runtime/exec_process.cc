@@ -17,6 +17,7 @@
 #include "runtime/process_probe.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/spawn_attributes.h"
 
 extern char** environ;
 
@@ -177,15 +178,10 @@ Result<int> ExecProcess::wait() {
 Result<std::unique_ptr<ExecProcess>> spawn_exec_process(const std::vector<std::string>& argv,
                                                         const ExecOptions& opts,
                                                         ExecProcess::Parts parts) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  struct FaGuard {
-    posix_spawn_file_actions_t* fa;
-    ~FaGuard() { posix_spawn_file_actions_destroy(fa); }
-  } fa_guard{&fa};
+  SpawnFileActions actions;
+  posix_spawn_file_actions_t* fa = actions.get();
 
   UniqueFd high[3];
-  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
   UniqueFd listener, err_read, err_write;
   if (opts.tty) {
     if (parts.console_socket.empty())
@@ -197,40 +193,27 @@ Result<std::unique_ptr<ExecProcess>> spawn_exec_process(const std::vector<std::s
     if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("exec in container {}: pipe", parts.id);
     err_read.reset(p[0]);
     err_write.reset(p[1]);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, err_write.get(), 2);
-    flags |= POSIX_SPAWN_SETPGROUP;
+    posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(fa, err_write.get(), 2);
   } else {
     const int fds[3] = {opts.stdin_fd, opts.stdout_fd, opts.stderr_fd};
     for (int n = 0; n < 3; ++n) {
       if (fds[n] >= 0) {
         CRID_ASSIGN(high[n], dup_high(fds[n]));
-        posix_spawn_file_actions_adddup2(&fa, high[n].get(), n);
+        posix_spawn_file_actions_adddup2(fa, high[n].get(), n);
       } else {
-        posix_spawn_file_actions_addopen(&fa, n, "/dev/null", n == 0 ? O_RDONLY : O_WRONLY, 0);
+        posix_spawn_file_actions_addopen(fa, n, "/dev/null", n == 0 ? O_RDONLY : O_WRONLY, 0);
       }
     }
-    // Its own process group: a terminal's ^C to the daemon must not reach it.
-    flags |= POSIX_SPAWN_SETPGROUP;
   }
-
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, flags);
+  SpawnAttributes attr(SpawnAttributes::Group::kOwn);
 
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, args[0], &fa, &attr, args.data(), environ);
-  posix_spawnattr_destroy(&attr);
+  int rc = ::posix_spawn(&pid, args[0], fa, attr.get(), args.data(), environ);
   if (rc != 0) {
     errno = rc;
     return sys_error("exec in container {}: starting {}", parts.id, argv[0]);

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/spawn_attributes.h"
 #include "util/unique_fd.h"
 
 extern char** environ;
@@ -51,28 +52,17 @@ Result<ProcessOutput> run_process(const SpawnOptions& opts) {
   CRID_ASSIGN(auto out, make_pipe());
   CRID_ASSIGN(auto err, make_pipe());
 
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in.first.get(), 0);
-  posix_spawn_file_actions_adddup2(&fa, out.second.get(), 1);
-  posix_spawn_file_actions_adddup2(&fa, err.second.get(), 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  // The daemon blocks signals in its threads; the child starts clean.
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  SpawnFileActions actions;
+  posix_spawn_file_actions_adddup2(actions.get(), in.first.get(), 0);
+  posix_spawn_file_actions_adddup2(actions.get(), out.second.get(), 1);
+  posix_spawn_file_actions_adddup2(actions.get(), err.second.get(), 2);
+  SpawnAttributes attr(SpawnAttributes::Group::kDaemons);
 
   auto argv = to_cstrings(opts.argv);
   std::vector<char*> envp = opts.env ? to_cstrings(*opts.env) : std::vector<char*>{};
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, argv[0], &fa, &attr, argv.data(),
+  int rc = ::posix_spawn(&pid, argv[0], actions.get(), attr.get(), argv.data(),
                          opts.env ? envp.data() : environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
   if (rc != 0) {
     errno = rc;
     return sys_error("starting {}", opts.argv[0]);

@@ -53,24 +53,8 @@ std::string mount_point(const std::string& mountinfo_line) {
   return point;
 }
 
-class RestartFaultTest : public ::testing::Test {
+class RestartFaultTest : public RestartRigTest {
  protected:
-  void SetUp() override {
-    CRID_REQUIRE_ROOT();
-    ASSERT_EQ(RestartImages::get().error(), "");
-    rig_ = std::make_unique<RestartRig>();
-    std::string err;
-    ASSERT_TRUE(rig_->start_daemon(&err)) << err;
-    ASSERT_TRUE(rig_->pull(RestartImages::get().image()).ok());
-  }
-  void TearDown() override {
-    if (rig_ && HasFailure()) {
-      std::string log = rig_->crid().log();
-      std::cerr << "---- crid log (tail) ----\n"
-                << log.substr(log.size() > 60000 ? log.size() - 60000 : 0) << "\n";
-    }
-  }
-
   // Counts a passed check; reports a failed one.
   void check(bool ok, const std::string& what) {
     if (ok) {
@@ -404,7 +388,6 @@ class RestartFaultTest : public ::testing::Test {
     check(rig_->remove_pod(pod).ok(), "the image pod is removed");
   }
 
-  std::unique_ptr<RestartRig> rig_;
   uint32_t seed_ = 0;
   int iteration_ = 0;
   size_t checks_ = 0;

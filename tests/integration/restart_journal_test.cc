@@ -27,21 +27,11 @@ std::vector<pid_t> pauses_of(const std::string& pod_id) {
   return out;
 }
 
-class RestartJournalTest : public ::testing::Test {
+class RestartJournalTest : public RestartRigTest {
  protected:
-  void SetUp() override {
-    CRID_REQUIRE_ROOT();
-    ASSERT_EQ(RestartImages::get().error(), "");
-    rig_ = std::make_unique<RestartRig>();
-    std::string err;
-    ASSERT_TRUE(rig_->start_daemon(&err)) << err;
-    ASSERT_TRUE(rig_->pull(RestartImages::get().image()).ok());
-  }
   void TearDown() override {
     ::unsetenv("CRID_FAILPOINT");
-    if (!rig_) return;
-    if (HasFailure()) std::cerr << "---- crid log ----\n" << rig_->crid().log() << "\n";
-    if (rig_->crid().running()) rig_->remove_everything();
+    RestartRigTest::TearDown();
   }
 
   // Restarts the daemon with `failpoint` armed ("" disarms).
@@ -90,7 +80,6 @@ class RestartJournalTest : public ::testing::Test {
     EXPECT_EQ(pauses_of(id), std::vector<pid_t>{});
   }
 
-  std::unique_ptr<RestartRig> rig_;
 };
 
 // docs/status.md used to list this leak: a pod on the host's network and

@@ -21,22 +21,8 @@ namespace {
 using namespace std::chrono_literals;
 namespace fsys = std::filesystem;
 
-class RestartTest : public ::testing::Test {
+class RestartTest : public RestartRigTest {
  protected:
-  void SetUp() override {
-    CRID_REQUIRE_ROOT();
-    ASSERT_EQ(RestartImages::get().error(), "");
-    rig_ = std::make_unique<RestartRig>();
-    std::string err;
-    ASSERT_TRUE(rig_->start_daemon(&err)) << err;
-    ASSERT_TRUE(rig_->pull(RestartImages::get().image()).ok());
-  }
-  void TearDown() override {
-    if (!rig_) return;
-    if (HasFailure()) std::cerr << "---- crid log ----\n" << rig_->crid().log() << "\n";
-    if (rig_->crid().running()) rig_->remove_everything();
-  }
-
   std::string run_pod(const std::string& name, bool cni, bool pod_pid = false) {
     std::string id;
     auto st = rig_->run_pod(name, cni, pod_pid, &id);
@@ -74,8 +60,6 @@ class RestartTest : public ::testing::Test {
     for (auto& dir : rig_->cgroups())
       EXPECT_NE(fsys::path(dir).filename().string().rfind("crid-", 0), 0u) << dir << " is left";
   }
-
-  std::unique_ptr<RestartRig> rig_;
 };
 
 // The program exits 7 on SIGTERM, so its exit code proves who stopped it.

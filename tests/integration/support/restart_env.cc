@@ -382,4 +382,24 @@ std::vector<std::string> RestartRig::cgroups() const {
   return out;
 }
 
+void RestartRigTest::SetUp() {
+  CRID_REQUIRE_ROOT();
+  ASSERT_EQ(RestartImages::get().error(), "");
+  rig_ = std::make_unique<RestartRig>();
+  std::string err;
+  ASSERT_TRUE(rig_->start_daemon(&err)) << err;
+  ASSERT_TRUE(rig_->pull(RestartImages::get().image()).ok());
+}
+
+void RestartRigTest::TearDown() {
+  if (!rig_) return;
+  if (HasFailure()) {
+    // The fault loop's log is long: its end tells what went wrong.
+    std::string log = rig_->crid().log();
+    std::cerr << "---- crid log (tail) ----\n"
+              << log.substr(log.size() > 60000 ? log.size() - 60000 : 0) << "\n";
+  }
+  if (rig_->crid().running()) rig_->remove_everything();
+}
+
 }  // namespace crid::testing

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "support/crid_process.h"
 #include "support/registry.h"
 #include "support/test_network.h"
@@ -97,6 +99,16 @@ class RestartRig {
   std::unique_ptr<CridProcess> crid_;
   std::unique_ptr<TestNetwork> net_;
   std::string cgroup_parent_;
+};
+
+// A test with a started RestartRig that has pulled RestartImages' image.
+// TearDown prints the daemon's log (its tail) on failure and removes every
+// pod the daemon still knows.
+class RestartRigTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+  std::unique_ptr<RestartRig> rig_;
 };
 
 // A process that runs (zombies count as gone).
