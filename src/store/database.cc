@@ -12,10 +12,14 @@ Error db_error(sqlite3* db, const std::string& what) {
 }  // namespace
 
 Statement::Statement(Statement&& o) noexcept
-    : db_(o.db_), stmt_(std::exchange(o.stmt_, nullptr)), sql_(std::move(o.sql_)) {}
+    : db_(o.db_),
+      stmt_(std::exchange(o.stmt_, nullptr)),
+      sql_(std::move(o.sql_)),
+      pool_(std::exchange(o.pool_, nullptr)) {}
 
 Statement::~Statement() {
   if (stmt_) sqlite3_finalize(stmt_);
+  if (pool_) pool_->give_back_reader(db_);
 }
 
 Statement& Statement::bind(int idx, const std::string& v) {
@@ -67,23 +71,44 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
   sqlite3_busy_timeout(db, 10000);
   // WAL + FULL: a commit is on disk before the call returns.
   CRID_TRY(out->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
-  // Read-only: a write prepared outside a transaction fails loudly instead
-  // of slipping past the writer's lock.
-  rc = sqlite3_open_v2(path.c_str(), &out->reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
-                       nullptr);
-  if (rc != SQLITE_OK) {
-    Error e = make_error(ErrorKind::kInternal, "opening metadata database {} for reading: {}", path,
-                         out->reader_ ? sqlite3_errmsg(out->reader_) : sqlite3_errstr(rc));
-    sqlite3_close(out->reader_);
-    out->reader_ = nullptr;
-    return e;
-  }
-  sqlite3_busy_timeout(out->reader_, 10000);
+  // One reader now, so a database that cannot be read fails here.
+  CRID_ASSIGN(sqlite3 * reader, out->take_reader());
+  out->give_back_reader(reader);
   return out;
 }
 
+Result<sqlite3*> Database::take_reader() {
+  {
+    std::lock_guard lock(readers_mu_);
+    if (!idle_readers_.empty()) {
+      sqlite3* r = idle_readers_.back();
+      idle_readers_.pop_back();
+      return r;
+    }
+  }
+  // Read-only: a write prepared outside a transaction fails loudly instead
+  // of slipping past the writer's lock.
+  sqlite3* r = nullptr;
+  int rc = sqlite3_open_v2(path_.c_str(), &r, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Error e = make_error(ErrorKind::kInternal, "opening metadata database {} for reading: {}", path_,
+                         r ? sqlite3_errmsg(r) : sqlite3_errstr(rc));
+    sqlite3_close(r);
+    return e;
+  }
+  sqlite3_busy_timeout(r, 10000);
+  std::lock_guard lock(readers_mu_);
+  all_readers_.push_back(r);
+  return r;
+}
+
+void Database::give_back_reader(sqlite3* reader) {
+  std::lock_guard lock(readers_mu_);
+  idle_readers_.push_back(reader);
+}
+
 Database::~Database() {
-  if (reader_) sqlite3_close(reader_);
+  for (sqlite3* r : all_readers_) sqlite3_close(r);
   sqlite3_close(db_);
 }
 
@@ -98,11 +123,18 @@ Status Database::exec(const std::string& sql) {
 }
 
 Result<Statement> Database::prepare(const std::string& sql) {
-  sqlite3* conn = t_in_transaction == this || !reader_ ? db_ : reader_;
+  bool on_writer = t_in_transaction == this;
+  sqlite3* conn = db_;
+  if (!on_writer) {
+    CRID_ASSIGN(conn, take_reader());
+  }
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(conn, sql.c_str(), -1, &s, nullptr) != SQLITE_OK)
-    return db_error(conn, "preparing " + sql);
-  return Statement(conn, s, sql);
+  if (sqlite3_prepare_v2(conn, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
+    Error e = db_error(conn, "preparing " + sql);
+    if (!on_writer) give_back_reader(conn);
+    return e;
+  }
+  return Statement(conn, s, sql, on_writer ? nullptr : this);
 }
 
 Status Database::transaction(const std::function<Status()>& fn) {

@@ -1,9 +1,15 @@
 // The metadata database: one SQLite file under the root, in WAL mode with
 // synchronous commits, so a SIGKILL at any instant leaves the last committed
-// state. Two connections: transactions run on the writer; statements
-// prepared outside a transaction run on a read-only reader, which sees the
-// last commit only (never another thread's transaction half-way) and, WAL
-// allowing it, does not queue behind the writer. Each component owns its tables and creates them itself
+// state. Transactions run on the one writer connection; a statement
+// prepared outside a transaction runs on a read-only reader connection of
+// its own for its lifetime (taken from a pool), so it sees the last commit
+// only (never another thread's transaction half-way) and, WAL allowing it,
+// does not queue behind the writer. A reader is never shared by two live
+// statements: SQLite keeps a connection's read snapshot while any of its
+// statements is active, so a shared reader showed one thread's query the
+// database as of another thread's older query (a pod just made was "not
+// found" by the CreateContainer that followed its RunPodSandbox).
+// Each component owns its tables and creates them itself
 // (CREATE TABLE IF NOT EXISTS) through ensure_schema().
 #pragma once
 
@@ -44,10 +50,12 @@ class Statement {
 
  private:
   friend class Database;
-  Statement(sqlite3* db, sqlite3_stmt* s, std::string sql) : db_(db), stmt_(s), sql_(std::move(sql)) {}
+  Statement(sqlite3* db, sqlite3_stmt* s, std::string sql, Database* pool)
+      : db_(db), stmt_(s), sql_(std::move(sql)), pool_(pool) {}
   sqlite3* db_;
   sqlite3_stmt* stmt_;
   std::string sql_;
+  Database* pool_;  // where db_ goes back to (a reader), or null (the writer)
 };
 
 class Database {
@@ -69,11 +77,18 @@ class Database {
   const std::string& path() const { return path_; }
 
  private:
+  friend class Statement;
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  // An idle reader connection, opened if none is idle.
+  Result<sqlite3*> take_reader();
+  void give_back_reader(sqlite3* reader);
+
   sqlite3* db_;
-  sqlite3* reader_ = nullptr;
   std::string path_;
   std::recursive_mutex write_mu_;
+  std::mutex readers_mu_;
+  std::vector<sqlite3*> idle_readers_;
+  std::vector<sqlite3*> all_readers_;
 };
 
 }  // namespace crid::store
