@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -179,48 +180,19 @@ Status kill_pause(const InfraProcess& p, const std::string& what) {
   return Ok();
 }
 
-Status kill_pauses_in(const PodNamespaces& pins, const std::string& what) {
-  struct stat pin_st[2];
-  const std::string* paths[2] = {&pins.net, &pins.ipc};
-  const char* kinds[2] = {"net", "ipc"};
-  bool have[2] = {false, false};
-  for (int i = 0; i < 2; ++i)
-    have[i] = !paths[i]->empty() && ::stat(paths[i]->c_str(), &pin_st[i]) == 0;
-  if (!have[0] && !have[1]) return Ok();
-  DIR* proc = ::opendir("/proc");
-  if (!proc) return sys_error("{}: listing /proc", what);
-  std::vector<InfraProcess> found;
-  while (dirent* ent = ::readdir(proc)) {
-    char* end = nullptr;
-    long pid = std::strtol(ent->d_name, &end, 10);
-    if (pid <= 0 || *end || !is_pause_cmdline(static_cast<pid_t>(pid))) continue;
-    for (int i = 0; i < 2; ++i) {
-      struct stat st;
-      if (!have[i] || ::stat(fmt::format("/proc/{}/ns/{}", pid, kinds[i]).c_str(), &st) != 0) continue;
-      if (st.st_ino != pin_st[i].st_ino || st.st_dev != pin_st[i].st_dev) continue;
-      InfraProcess p;
-      char state = 0;
-      p.pid = static_cast<pid_t>(pid);
-      if (read_stat(p.pid, &state, &p.start_time)) found.push_back(p);
-      break;
-    }
-  }
-  ::closedir(proc);
-  for (auto& p : found) CRID_TRY(kill_pause(p, what));
-  return Ok();
-}
+namespace {
 
-Status kill_pauses_of_pod(const std::string& pod_id, const std::string& what) {
-  if (pod_id.empty()) return Ok();
+// Kills every process `is_pause(pid)` picks (from one pass over /proc,
+// before any kill, so a pid reused meanwhile is caught by kill_pause's
+// start-time check).
+Status kill_pauses_where(const std::function<bool(pid_t)>& is_pause, const std::string& what) {
   DIR* proc = ::opendir("/proc");
   if (!proc) return sys_error("{}: listing /proc", what);
   std::vector<InfraProcess> found;
   while (dirent* ent = ::readdir(proc)) {
     char* end = nullptr;
     long pid = std::strtol(ent->d_name, &end, 10);
-    if (pid <= 0 || *end) continue;
-    auto label = pause_label(static_cast<pid_t>(pid));
-    if (!label || *label != pod_id) continue;
+    if (pid <= 0 || *end || !is_pause(static_cast<pid_t>(pid))) continue;
     InfraProcess p;
     char state = 0;
     p.pid = static_cast<pid_t>(pid);
@@ -229,6 +201,40 @@ Status kill_pauses_of_pod(const std::string& pod_id, const std::string& what) {
   ::closedir(proc);
   for (auto& p : found) CRID_TRY(kill_pause(p, what));
   return Ok();
+}
+
+}  // namespace
+
+Status kill_pauses_in(const PodNamespaces& pins, const std::string& what) {
+  struct stat pin_st[2];
+  const std::string* paths[2] = {&pins.net, &pins.ipc};
+  const char* kinds[2] = {"net", "ipc"};
+  bool have[2] = {false, false};
+  for (int i = 0; i < 2; ++i)
+    have[i] = !paths[i]->empty() && ::stat(paths[i]->c_str(), &pin_st[i]) == 0;
+  if (!have[0] && !have[1]) return Ok();
+  return kill_pauses_where(
+      [&](pid_t pid) {
+        if (!is_pause_cmdline(pid)) return false;
+        for (int i = 0; i < 2; ++i) {
+          struct stat st;
+          if (have[i] && ::stat(fmt::format("/proc/{}/ns/{}", pid, kinds[i]).c_str(), &st) == 0 &&
+              st.st_ino == pin_st[i].st_ino && st.st_dev == pin_st[i].st_dev)
+            return true;
+        }
+        return false;
+      },
+      what);
+}
+
+Status kill_pauses_of_pod(const std::string& pod_id, const std::string& what) {
+  if (pod_id.empty()) return Ok();
+  return kill_pauses_where(
+      [&](pid_t pid) {
+        auto label = pause_label(pid);
+        return label && *label == pod_id;
+      },
+      what);
 }
 
 Status write_infra_file(const std::string& path, const InfraProcess& p) {
