@@ -1,0 +1,107 @@
+// How callers share one pull, and how they give up on it: a caller that
+// stops waiting leaves at once; the pull itself stops only when nobody is
+// left waiting, so a cancelled kubelet call never breaks another caller's
+// pull of the same image.
+#include <chrono>
+
+#include "image/puller.h"
+#include "util/log.h"
+
+namespace crid::image {
+
+namespace {
+
+// How often a waiting caller looks whether its own call is still alive.
+constexpr auto kWaiterPoll = std::chrono::milliseconds(50);
+
+Error gave_up(const std::string& key) {
+  return make_error(ErrorKind::kCancelled, "pulling image {}: the caller gave up (cancelled or past its deadline)",
+                    key);
+}
+
+}  // namespace
+
+Result<std::string> ImagePuller::pull(const std::string& text, const AuthConfig& auth,
+                                      const CancelCheck& caller_gone) {
+  auto cfg = config_.get();
+  CRID_ASSIGN(auto candidates, resolve_reference(text, cfg->unqualified_search_registries));
+  std::string key = candidates.front().str();
+
+  for (;;) {
+    std::unique_lock lock(mu_);
+    auto it = in_flight_.find(key);
+    if (it == in_flight_.end()) {
+      auto op = std::make_shared<Operation>();
+      std::promise<Result<std::string>> promise;
+      op->result = promise.get_future().share();
+      op->waiters.emplace(op->next_waiter++, caller_gone);
+      in_flight_.emplace(key, op);
+      ++started_;
+      lock.unlock();
+      return lead(std::move(op), promise, text, key, auth);
+    }
+    std::shared_ptr<Operation> op = it->second;
+    if (op->abandoned) {
+      // Stopping: wait until its temporary files are gone and its finished
+      // layers are recorded, then start afresh (reusing those layers).
+      lock.unlock();
+      spdlog::info("[PullImage {}] waiting for the given-up pull of it to stop", key);
+      auto stopped = await(*op, -1, key, caller_gone);
+      if (!stopped && stopped.error().kind() == ErrorKind::kCancelled && cancelled(caller_gone))
+        return stopped;
+      continue;
+    }
+    int me = op->next_waiter++;
+    op->waiters.emplace(me, caller_gone);
+    lock.unlock();
+    spdlog::info("[PullImage {}] joining the pull already in progress", key);
+    return await(*op, me, key, caller_gone);
+  }
+}
+
+Result<std::string> ImagePuller::lead(std::shared_ptr<Operation> op, std::promise<Result<std::string>>& promise,
+                                      const std::string& text, const std::string& key, const AuthConfig& auth) {
+  CancelCheck everyone_gone = [this, op, key] { return abandoned(*op, key); };
+  Result<std::string> result = pull_resolved(text, auth, everyone_gone);
+  if (!result && everyone_gone()) {
+    spdlog::info("[PullImage {}] stopped: every caller gave up ({})", key, result.error().message());
+    // Whatever failed last, the cause was the callers leaving.
+    if (result.error().kind() != ErrorKind::kCancelled) result = gave_up(key);
+  }
+  promise.set_value(result);
+  std::lock_guard lock(mu_);
+  auto it = in_flight_.find(key);
+  if (it != in_flight_.end() && it->second == op) in_flight_.erase(it);
+  return result;
+}
+
+bool ImagePuller::abandoned(Operation& op, const std::string& key) {
+  std::lock_guard lock(mu_);
+  if (op.abandoned) return true;
+  for (auto& [id, gone] : op.waiters)
+    if (!cancelled(gone)) return false;
+  op.abandoned = true;
+  spdlog::info("[PullImage {}] every caller gave up: stopping the pull", key);
+  return true;
+}
+
+Result<std::string> ImagePuller::await(Operation& op, int waiter, const std::string& key,
+                                       const CancelCheck& caller_gone) {
+  for (;;) {
+    if (op.result.wait_for(kWaiterPoll) == std::future_status::ready) {
+      std::lock_guard lock(mu_);
+      op.waiters.erase(waiter);
+      return op.result.get();
+    }
+    // Under the lock: once erased, this caller's check (which may point into
+    // a finished call) is never asked again.
+    std::lock_guard lock(mu_);
+    if (cancelled(caller_gone)) {
+      op.waiters.erase(waiter);
+      spdlog::info("[PullImage {}] a caller gave up; {} still wait on the pull", key, op.waiters.size());
+      return gave_up(key);
+    }
+  }
+}
+
+}  // namespace crid::image
