@@ -72,11 +72,6 @@ ImagePuller::ImagePuller(ConfigHolder& config, RegistryClient& registry, LayerSt
       parse_config_(std::move(parse_config)),
       platform_(std::move(platform)) {}
 
-int64_t ImagePuller::operations_started() const {
-  std::lock_guard lock(mu_);
-  return started_;
-}
-
 Result<std::string> ImagePuller::pull_resolved(const std::string& text, const AuthConfig& auth,
                                                const CancelCheck& gone) {
   auto cfg = config_.get();
@@ -100,7 +95,9 @@ Result<std::string> ImagePuller::pull_one(const Reference& ref, const AuthConfig
   std::string ctx = "pulling image " + name;
   spdlog::info("[PullImage {}] fetching the manifest", name);
 
-  CRID_ASSIGN(FetchedManifest top, registry_.get_manifest(ref, ref.manifest_ref(), auth, gone));
+  auto fetched = registry_.get_manifest(ref, ref.manifest_ref(), auth, gone);
+  if (!fetched) return fetched.error().wrap(ctx);
+  FetchedManifest top = std::move(fetched).value();
   std::string repo_digest = top.digest;
   auto parsed_r = parse_manifest(top.body, top.media_type, cfg->max_manifest_bytes);
   if (!parsed_r) return parsed_r.error().wrap(ctx);

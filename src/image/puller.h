@@ -5,14 +5,16 @@
 // temp file until their parent lands), then record the image. Concurrent pulls of one reference
 // share one operation; pulls of different images run side by side.
 //
-// A caller may give up (its CRI call cancelled or past its deadline): it
-// stops waiting at once, and the shared operation stops only when every
-// caller waiting on it gave up. A stopped pull removes its temporary files
+// Each pull runs on a thread of its own that every caller, the first one
+// included, waits on. A caller may give up (its CRI call cancelled or past
+// its deadline): it stops waiting at once, and the operation stops only
+// when no caller waits on it any more. A stopped pull removes its temporary files
 // and records no image; layers it had fully stored stay (valid, shared, and
 // what a retry resumes from; the layer store drops unreferenced ones at its
 // next open). A pull arriving while a stopped one unwinds waits for it.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <future>
 #include <map>
@@ -38,6 +40,8 @@ class ImagePuller {
  public:
   ImagePuller(ConfigHolder& config, RegistryClient& registry, LayerStore& layers, ImageStore& images,
               ConfigParser parse_config, Platform platform = host_platform());
+  // Waits for pull threads still unwinding (nobody waits on them by then).
+  ~ImagePuller();
 
   // Returns the image id ("sha256:<config digest>"). `caller_gone` says
   // when this caller stopped waiting (then: kCancelled naming the image).
@@ -45,6 +49,8 @@ class ImagePuller {
 
   // Pull operations started (not joined) so far; for tests and metrics.
   int64_t operations_started() const;
+  // Callers waiting on pulls in progress now (leaders and joiners); for tests.
+  int64_t callers_waiting() const;
 
  private:
   // One pull shared by every caller of the same reference.
@@ -54,12 +60,13 @@ class ImagePuller {
     int next_waiter = 0;
     bool abandoned = false;  // every waiter gave up; never reset (under mu_)
   };
-  // True once every waiter of `op` gave up; then marks it abandoned.
+  // True once no caller waits on `op`; then marks it abandoned.
   bool abandoned(Operation& op, const std::string& key);
   // Waits for `op` unless `caller_gone` says first; kCancelled then.
   Result<std::string> await(Operation& op, int waiter, const std::string& key, const CancelCheck& caller_gone);
-  Result<std::string> lead(std::shared_ptr<Operation> op, std::promise<Result<std::string>>& promise,
-                           const std::string& text, const std::string& key, const AuthConfig& auth);
+  // The operation's thread: pulls, publishes the result, leaves in_flight_.
+  void run(std::shared_ptr<Operation> op, std::promise<Result<std::string>> promise, const std::string& text,
+           const std::string& key, const AuthConfig& auth);
 
   // `gone` below is the operation's check: every caller gave up.
   Result<std::string> pull_resolved(const std::string& text, const AuthConfig& auth, const CancelCheck& gone);
@@ -84,6 +91,8 @@ class ImagePuller {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Operation>> in_flight_;
   int64_t started_ = 0;
+  int64_t running_ = 0;  // operation threads alive
+  std::condition_variable all_stopped_;
 };
 
 }  // namespace crid::image

@@ -1,8 +1,9 @@
-// How callers share one pull, and how they give up on it: a caller that
-// stops waiting leaves at once; the pull itself stops only when nobody is
-// left waiting, so a cancelled kubelet call never breaks another caller's
-// pull of the same image.
+// How callers share one pull, and how they give up on it: the pull runs on
+// its own thread; a caller that stops waiting leaves at once, and the pull
+// stops only when nobody is left waiting, so a cancelled kubelet call never
+// breaks another caller's pull of the same image.
 #include <chrono>
+#include <thread>
 
 #include "image/puller.h"
 #include "util/log.h"
@@ -21,6 +22,23 @@ Error gave_up(const std::string& key) {
 
 }  // namespace
 
+ImagePuller::~ImagePuller() {
+  std::unique_lock lock(mu_);
+  all_stopped_.wait(lock, [&] { return running_ == 0; });
+}
+
+int64_t ImagePuller::operations_started() const {
+  std::lock_guard lock(mu_);
+  return started_;
+}
+
+int64_t ImagePuller::callers_waiting() const {
+  std::lock_guard lock(mu_);
+  int64_t n = 0;
+  for (auto& [key, op] : in_flight_) n += static_cast<int64_t>(op->waiters.size());
+  return n;
+}
+
 Result<std::string> ImagePuller::pull(const std::string& text, const AuthConfig& auth,
                                       const CancelCheck& caller_gone) {
   auto cfg = config_.get();
@@ -34,21 +52,24 @@ Result<std::string> ImagePuller::pull(const std::string& text, const AuthConfig&
       auto op = std::make_shared<Operation>();
       std::promise<Result<std::string>> promise;
       op->result = promise.get_future().share();
-      op->waiters.emplace(op->next_waiter++, caller_gone);
+      int me = op->next_waiter++;
+      op->waiters.emplace(me, caller_gone);
       in_flight_.emplace(key, op);
       ++started_;
+      ++running_;
+      // Detached, and counted in running_ so that the destructor waits.
+      std::thread(&ImagePuller::run, this, op, std::move(promise), text, key, auth).detach();
       lock.unlock();
-      return lead(std::move(op), promise, text, key, auth);
+      return await(*op, me, key, caller_gone);
     }
     std::shared_ptr<Operation> op = it->second;
     if (op->abandoned) {
       // Stopping: wait until its temporary files are gone and its finished
-      // layers are recorded, then start afresh (reusing those layers).
+      // layers recorded, then start afresh (reusing those layers).
       lock.unlock();
       spdlog::info("[PullImage {}] waiting for the given-up pull of it to stop", key);
-      auto stopped = await(*op, -1, key, caller_gone);
-      if (!stopped && stopped.error().kind() == ErrorKind::kCancelled && cancelled(caller_gone))
-        return stopped;
+      while (op->result.wait_for(kWaiterPoll) != std::future_status::ready)
+        if (cancelled(caller_gone)) return gave_up(key);
       continue;
     }
     int me = op->next_waiter++;
@@ -59,20 +80,24 @@ Result<std::string> ImagePuller::pull(const std::string& text, const AuthConfig&
   }
 }
 
-Result<std::string> ImagePuller::lead(std::shared_ptr<Operation> op, std::promise<Result<std::string>>& promise,
-                                      const std::string& text, const std::string& key, const AuthConfig& auth) {
-  CancelCheck everyone_gone = [this, op, key] { return abandoned(*op, key); };
-  Result<std::string> result = pull_resolved(text, auth, everyone_gone);
-  if (!result && everyone_gone()) {
-    spdlog::info("[PullImage {}] stopped: every caller gave up ({})", key, result.error().message());
+void ImagePuller::run(std::shared_ptr<Operation> op, std::promise<Result<std::string>> promise,
+                      const std::string& text, const std::string& key, const AuthConfig& auth) {
+  CancelCheck nobody_waits = [this, op, key] { return abandoned(*op, key); };
+  Result<std::string> result = pull_resolved(text, auth, nobody_waits);
+  if (!result && nobody_waits()) {
+    spdlog::info("[PullImage {}] stopped, no caller waits for it: {}", key, result.error().message());
     // Whatever failed last, the cause was the callers leaving.
     if (result.error().kind() != ErrorKind::kCancelled) result = gave_up(key);
   }
-  promise.set_value(result);
   std::lock_guard lock(mu_);
+  // Published under the lock: a caller finding the entry gone finds the
+  // result set, and the destructor cannot pass before this thread is done
+  // with the puller.
+  promise.set_value(std::move(result));
   auto it = in_flight_.find(key);
   if (it != in_flight_.end() && it->second == op) in_flight_.erase(it);
-  return result;
+  --running_;
+  all_stopped_.notify_all();
 }
 
 bool ImagePuller::abandoned(Operation& op, const std::string& key) {
@@ -98,7 +123,10 @@ Result<std::string> ImagePuller::await(Operation& op, int waiter, const std::str
     std::lock_guard lock(mu_);
     if (cancelled(caller_gone)) {
       op.waiters.erase(waiter);
-      spdlog::info("[PullImage {}] a caller gave up; {} still wait on the pull", key, op.waiters.size());
+      // The last one out stops the pull now, so that a caller arriving
+      // later starts afresh instead of joining a pull about to stop.
+      if (op.waiters.empty()) op.abandoned = true;
+      spdlog::info("[PullImage {}] a caller gave up; {} still wait for the pull", key, op.waiters.size());
       return gave_up(key);
     }
   }
