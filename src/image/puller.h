@@ -63,7 +63,10 @@ class ImagePuller {
   // True once no caller waits on `op`; then marks it abandoned.
   bool abandoned(Operation& op, const std::string& key);
   // Waits for `op` unless `caller_gone` says first; kCancelled then.
-  Result<std::string> await(Operation& op, int waiter, const std::string& key, const CancelCheck& caller_gone);
+  // `result` is the caller's own copy of op.result (copies may be used
+  // from several threads, one object may not).
+  Result<std::string> await(Operation& op, std::shared_future<Result<std::string>> result, int waiter,
+                            const std::string& key, const CancelCheck& caller_gone);
   // The operation's thread: pulls, publishes the result, leaves in_flight_.
   void run(std::shared_ptr<Operation> op, std::promise<Result<std::string>> promise, const std::string& text,
            const std::string& key, const AuthConfig& auth);

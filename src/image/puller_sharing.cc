@@ -59,16 +59,18 @@ Result<std::string> ImagePuller::pull(const std::string& text, const AuthConfig&
       ++running_;
       // Detached, and counted in running_ so that the destructor waits.
       std::thread(&ImagePuller::run, this, op, std::move(promise), text, key, auth).detach();
+      auto result = op->result;
       lock.unlock();
-      return await(*op, me, key, caller_gone);
+      return await(*op, std::move(result), me, key, caller_gone);
     }
     std::shared_ptr<Operation> op = it->second;
+    auto result = op->result;
     if (op->abandoned) {
       // Stopping: wait until its temporary files are gone and its finished
       // layers recorded, then start afresh (reusing those layers).
       lock.unlock();
       spdlog::info("[PullImage {}] waiting for the given-up pull of it to stop", key);
-      while (op->result.wait_for(kWaiterPoll) != std::future_status::ready)
+      while (result.wait_for(kWaiterPoll) != std::future_status::ready)
         if (cancelled(caller_gone)) return gave_up(key);
       continue;
     }
@@ -76,7 +78,7 @@ Result<std::string> ImagePuller::pull(const std::string& text, const AuthConfig&
     op->waiters.emplace(me, caller_gone);
     lock.unlock();
     spdlog::info("[PullImage {}] joining the pull already in progress", key);
-    return await(*op, me, key, caller_gone);
+    return await(*op, std::move(result), me, key, caller_gone);
   }
 }
 
@@ -110,13 +112,13 @@ bool ImagePuller::abandoned(Operation& op, const std::string& key) {
   return true;
 }
 
-Result<std::string> ImagePuller::await(Operation& op, int waiter, const std::string& key,
-                                       const CancelCheck& caller_gone) {
+Result<std::string> ImagePuller::await(Operation& op, std::shared_future<Result<std::string>> result, int waiter,
+                                       const std::string& key, const CancelCheck& caller_gone) {
   for (;;) {
-    if (op.result.wait_for(kWaiterPoll) == std::future_status::ready) {
+    if (result.wait_for(kWaiterPoll) == std::future_status::ready) {
       std::lock_guard lock(mu_);
       op.waiters.erase(waiter);
-      return op.result.get();
+      return result.get();
     }
     // Under the lock: once erased, this caller's check (which may point into
     // a finished call) is never asked again.
