@@ -100,6 +100,8 @@ TEST_F(PullCancelTest, GivingUpDuringABlobStopsThePullAndLeavesNothing) {
   EXPECT_EQ(layers_->count(), 0u);
   EXPECT_EQ(spool_entries(), 0u);
   EXPECT_EQ(service_->puller().callers_waiting(), 0);
+  // A given-up fetch tries no other endpoint (here: the origin behind the mirror).
+  EXPECT_EQ(reg.server().count("/blobs/" + img.layer_digests[0]), 0);
 
   // Nothing half-done is in the way of the next pull.
   mirror.open();
