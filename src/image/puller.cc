@@ -107,7 +107,9 @@ Result<std::string> ImagePuller::pull_one(const Reference& ref, const AuthConfig
     if (!chosen) return chosen.error().wrap(ctx);
     spdlog::info("[PullImage {}] index {}: using {} for {}", name, short_digest(repo_digest),
                  short_digest(chosen->digest), format_platform(platform_));
-    CRID_ASSIGN(FetchedManifest platform_manifest, registry_.get_manifest(ref, chosen->digest, auth, gone));
+    auto platform_fetched = registry_.get_manifest(ref, chosen->digest, auth, gone);
+    if (!platform_fetched) return platform_fetched.error().wrap(ctx);
+    FetchedManifest platform_manifest = std::move(platform_fetched).value();
     auto inner = parse_manifest(platform_manifest.body, platform_manifest.media_type, cfg->max_manifest_bytes);
     if (!inner) return inner.error().wrap(fmt::format("{}: manifest {}", ctx, chosen->digest));
     if (inner->is_index)
