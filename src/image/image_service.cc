@@ -15,8 +15,9 @@ ImageService::ImageService(ConfigHolder& config, std::unique_ptr<LayerStore> lay
       puller_(std::make_unique<ImagePuller>(config, *registry_, *layers_, *images_, std::move(parse_config),
                                             std::move(platform))) {}
 
-Result<std::string> ImageService::pull(const std::string& ref, const AuthConfig& auth) {
-  return puller_->pull(ref, auth);
+Result<std::string> ImageService::pull(const std::string& ref, const AuthConfig& auth,
+                                       const CancelCheck& caller_gone) {
+  return puller_->pull(ref, auth, caller_gone);
 }
 
 void ImageService::mark_pinned(ImageRecord& rec) {

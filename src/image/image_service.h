@@ -26,7 +26,8 @@ class ImageService {
   ImageService(ConfigHolder& config, std::unique_ptr<LayerStore> layers, std::unique_ptr<ImageStore> images,
                ConfigParser parse_config, Platform platform = host_platform());
 
-  Result<std::string> pull(const std::string& ref, const AuthConfig& auth);
+  // Stops waiting (kCancelled) once `caller_gone` says so; see ImagePuller.
+  Result<std::string> pull(const std::string& ref, const AuthConfig& auth, const CancelCheck& caller_gone = {});
   std::vector<ImageRecord> list();
   // By id, id prefix, tag or digest, short names resolved as for pulls;
   // nullopt when absent.

@@ -192,6 +192,7 @@ class LayerStoreImpl final : public LayerStore {
     UnpackOptions opts;
     opts.layer_digest = spec.compressed_digest.empty() ? spec.diff_id : spec.compressed_digest;
     opts.allow_devices = spec.allow_devices;
+    opts.cancelled = spec.cancelled;
     auto unpacked = unpack_layer(fd, tmp + "/diff", opts);
     if (!unpacked) return unpacked.error().wrap(what);
     const UnpackStats& stats = *unpacked;

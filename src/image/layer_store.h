@@ -11,6 +11,7 @@
 
 #include "image/types.h"
 #include "store/database.h"
+#include "util/cancel.h"
 #include "util/result.h"
 
 namespace crid::image {
@@ -24,6 +25,9 @@ struct LayerSpec {
   // Added: real device nodes in the layer are refused unless set (0:0
   // character devices, i.e. whiteouts, are always fine).
   bool allow_devices = false;
+  // Added: unpacking stops between tar entries (kCancelled, temporary dir
+  // removed) once this says the pull was given up.
+  CancelCheck cancelled;
 };
 
 struct StoreUsage {

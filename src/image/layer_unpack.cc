@@ -530,7 +530,11 @@ Result<UnpackStats> unpack_layer(int fd, const std::string& dest_dir, const Unpa
 
   UnpackStats stats;
   Unpacker unpacker(root.get(), inner.get(), opts, stats);
+  CancelPoll gave_up(opts.cancelled);
   for (;;) {
+    if (gave_up())
+      return make_error(ErrorKind::kCancelled, "layer {}: unpacking stopped after {} entries, the pull was given up",
+                        layer, stats.entries);
     archive_entry* e = nullptr;
     int r = archive_read_next_header(inner.get(), &e);
     if (r == ARCHIVE_EOF) break;

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "util/cancel.h"
 #include "util/result.h"
 
 namespace crid::image {
@@ -22,6 +23,8 @@ struct UnpackOptions {
   std::string layer_digest;
   // Real device nodes (not whiteouts) are refused unless this is set.
   bool allow_devices = false;
+  // Asked between entries; when it says yes the unpack stops with kCancelled.
+  CancelCheck cancelled;
 };
 
 struct UnpackStats {

@@ -72,60 +72,32 @@ ImagePuller::ImagePuller(ConfigHolder& config, RegistryClient& registry, LayerSt
       parse_config_(std::move(parse_config)),
       platform_(std::move(platform)) {}
 
-int64_t ImagePuller::operations_started() const {
-  std::lock_guard lock(mu_);
-  return started_;
-}
-
-Result<std::string> ImagePuller::pull(const std::string& text, const AuthConfig& auth) {
-  auto cfg = config_.get();
-  CRID_ASSIGN(auto candidates, resolve_reference(text, cfg->unqualified_search_registries));
-  std::string key = candidates.front().str();
-
-  std::promise<Result<std::string>> promise;
-  {
-    std::unique_lock lock(mu_);
-    auto it = in_flight_.find(key);
-    if (it != in_flight_.end()) {
-      auto shared = it->second;
-      lock.unlock();
-      spdlog::info("[PullImage {}] joining the pull already in progress", key);
-      return shared.get();
-    }
-    in_flight_.emplace(key, promise.get_future().share());
-    ++started_;
-  }
-  Result<std::string> result = pull_resolved(text, auth);
-  promise.set_value(result);
-  {
-    std::lock_guard lock(mu_);
-    in_flight_.erase(key);
-  }
-  return result;
-}
-
-Result<std::string> ImagePuller::pull_resolved(const std::string& text, const AuthConfig& auth) {
+Result<std::string> ImagePuller::pull_resolved(const std::string& text, const AuthConfig& auth,
+                                               const CancelCheck& gone) {
   auto cfg = config_.get();
   CRID_ASSIGN(auto candidates, resolve_reference(text, cfg->unqualified_search_registries));
   std::optional<Error> first;
   std::string tried;
   for (const auto& ref : candidates) {
-    auto r = pull_one(ref, auth);
+    auto r = pull_one(ref, auth, gone);
     if (r) return r;
-    if (candidates.size() == 1) return r.error();
+    // Given up: no other search registry either.
+    if (candidates.size() == 1 || r.error().kind() == ErrorKind::kCancelled) return r.error();
     if (!first) first = r.error();
     tried += (tried.empty() ? "" : "; ") + r.error().message();
   }
   return Error(first->kind(), fmt::format("pulling {} from every search registry failed: {}", text, tried));
 }
 
-Result<std::string> ImagePuller::pull_one(const Reference& ref, const AuthConfig& auth) {
+Result<std::string> ImagePuller::pull_one(const Reference& ref, const AuthConfig& auth, const CancelCheck& gone) {
   auto cfg = config_.get();
   std::string name = ref.str();
   std::string ctx = "pulling image " + name;
   spdlog::info("[PullImage {}] fetching the manifest", name);
 
-  CRID_ASSIGN(FetchedManifest top, registry_.get_manifest(ref, ref.manifest_ref(), auth));
+  auto fetched = registry_.get_manifest(ref, ref.manifest_ref(), auth, gone);
+  if (!fetched) return fetched.error().wrap(ctx);
+  FetchedManifest top = std::move(fetched).value();
   std::string repo_digest = top.digest;
   auto parsed_r = parse_manifest(top.body, top.media_type, cfg->max_manifest_bytes);
   if (!parsed_r) return parsed_r.error().wrap(ctx);
@@ -135,7 +107,9 @@ Result<std::string> ImagePuller::pull_one(const Reference& ref, const AuthConfig
     if (!chosen) return chosen.error().wrap(ctx);
     spdlog::info("[PullImage {}] index {}: using {} for {}", name, short_digest(repo_digest),
                  short_digest(chosen->digest), format_platform(platform_));
-    CRID_ASSIGN(FetchedManifest platform_manifest, registry_.get_manifest(ref, chosen->digest, auth));
+    auto platform_fetched = registry_.get_manifest(ref, chosen->digest, auth, gone);
+    if (!platform_fetched) return platform_fetched.error().wrap(ctx);
+    FetchedManifest platform_manifest = std::move(platform_fetched).value();
     auto inner = parse_manifest(platform_manifest.body, platform_manifest.media_type, cfg->max_manifest_bytes);
     if (!inner) return inner.error().wrap(fmt::format("{}: manifest {}", ctx, chosen->digest));
     if (inner->is_index)
@@ -143,7 +117,7 @@ Result<std::string> ImagePuller::pull_one(const Reference& ref, const AuthConfig
     manifest = std::move(inner).value();
   }
 
-  auto config_json = registry_.get_blob_bytes(ref, manifest.config, auth, kMaxConfigBytes);
+  auto config_json = registry_.get_blob_bytes(ref, manifest.config, auth, kMaxConfigBytes, gone);
   if (!config_json) return config_json.error().wrap(ctx);
   auto image_config = parse_config_(*config_json);
   if (!image_config) return image_config.error().wrap(fmt::format("{}: config {}", ctx, manifest.config.digest));
@@ -160,6 +134,7 @@ Result<std::string> ImagePuller::pull_one(const Reference& ref, const AuthConfig
     spec.diff_id = image_config->diff_ids[i];
     spec.compressed_digest = manifest.layers[i].digest;
     spec.image_ref = name;
+    spec.cancelled = gone;
     specs.push_back(std::move(spec));
   }
   ImageRecord rec;
@@ -174,7 +149,11 @@ Result<std::string> ImagePuller::pull_one(const Reference& ref, const AuthConfig
   // the layer back. Bounded, since each round can lose the race again.
   for (int attempt = 1;; ++attempt) {
     int64_t size = 0;
-    CRID_TRY_CTX(fetch_layers(ref, manifest.layers, specs, auth, size), "{}", ctx);
+    CRID_TRY_CTX(fetch_layers(ref, manifest.layers, specs, auth, size, gone), "{}", ctx);
+    // Every layer is in, but nobody waits for the image: record nothing, so
+    // the callers' CANCELLED is the truth (the layers serve the retry).
+    if (cancelled(gone))
+      return make_error(ErrorKind::kCancelled, "{}: stopped before recording the image, every caller gave up", ctx);
     rec.size = size;
     rec.created_unix_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                  std::chrono::system_clock::now().time_since_epoch()).count();
@@ -266,7 +245,8 @@ class Slots {
 }  // namespace
 
 Status ImagePuller::fetch_layers(const Reference& ref, const std::vector<Descriptor>& layers,
-                                 const std::vector<LayerSpec>& specs, const AuthConfig& auth, int64_t& total_size) {
+                                 const std::vector<LayerSpec>& specs, const AuthConfig& auth, int64_t& total_size,
+                                 const CancelCheck& gone) {
   auto cfg = config_.get();
   std::vector<int64_t> sizes(specs.size(), 0);
   std::vector<bool> present(specs.size(), false);
@@ -283,16 +263,18 @@ Status ImagePuller::fetch_layers(const Reference& ref, const std::vector<Descrip
 
   auto work = [&](size_t i) {
     slots.acquire();
+    if (!sequence.failed() && cancelled(gone))
+      sequence.fail(make_error(ErrorKind::kCancelled, "layer {}: not fetched, every caller gave up", layers[i].digest));
     if (sequence.failed()) {
       slots.release();
       return;
     }
     Result<LayerInfo> info = Error(ErrorKind::kInternal, "not run");
     if (sequence.turn_of(i)) {
-      info = stream_layer(ref, layers[i], specs[i], auth);
+      info = stream_layer(ref, layers[i], specs[i], auth, gone);
       slots.release();
     } else {
-      auto spooled = spool_layer(ref, layers[i], auth, spool_dir);
+      auto spooled = spool_layer(ref, layers[i], auth, spool_dir, gone);
       slots.release();
       if (!spooled) {
         sequence.fail(spooled.error());
@@ -319,7 +301,7 @@ Status ImagePuller::fetch_layers(const Reference& ref, const std::vector<Descrip
 }
 
 Result<UniqueFd> ImagePuller::spool_layer(const Reference& ref, const Descriptor& desc, const AuthConfig& auth,
-                                          const std::string& dir) {
+                                          const std::string& dir, const CancelCheck& gone) {
   std::string what = fmt::format("layer {}", desc.digest);
   CRID_TRY_CTX(fs::make_dirs(dir, 0700), "{}: creating spool dir", what);
   std::string tmpl = dir + "/layer-XXXXXX";
@@ -330,13 +312,13 @@ Result<UniqueFd> ImagePuller::spool_layer(const Reference& ref, const Descriptor
   spdlog::info("[PullImage {}] fetching {} ({} bytes) ahead of its parent", ref.str(), what, desc.size);
   CRID_TRY(registry_.get_blob(ref, desc, auth, [&](const char* data, size_t len) -> Status {
     return write_all(fd.get(), data, len, what);
-  }, fmt::format("PullImage {} {}", ref.str(), short_digest(desc.digest))));
+  }, fmt::format("PullImage {} {}", ref.str(), short_digest(desc.digest)), gone));
   if (::lseek(fd.get(), 0, SEEK_SET) != 0) return sys_error("{}: rewinding the spool file", what);
   return fd;
 }
 
 Result<LayerInfo> ImagePuller::stream_layer(const Reference& ref, const Descriptor& desc, const LayerSpec& spec,
-                                            const AuthConfig& auth) {
+                                            const AuthConfig& auth, const CancelCheck& gone) {
   std::string what = fmt::format("layer {}", desc.digest);
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return sys_error("{}: creating a pipe", what);
@@ -357,7 +339,7 @@ Result<LayerInfo> ImagePuller::stream_layer(const Reference& ref, const Descript
       return Ok();
     };
     download = registry_.get_blob(ref, desc, auth, sink,
-                                  fmt::format("PullImage {} {}", ref.str(), short_digest(desc.digest)));
+                                  fmt::format("PullImage {} {}", ref.str(), short_digest(desc.digest)), gone);
     if (download) download = write_all(write_end.get(), held.data(), held.size(), what);
     // EOF for the store: a full stream after success, a cut one on failure.
     write_end.reset();
@@ -366,6 +348,12 @@ Result<LayerInfo> ImagePuller::stream_layer(const Reference& ref, const Descript
   // If the store failed early, this turns the downloader's writes into EPIPE.
   read_end.reset();
   downloader.join();
+  if (!created && cancelled(gone)) {
+    // The store saw a stream cut short by the cancel, or stopped itself:
+    // report the cancel, not the cut.
+    if (created.error().kind() == ErrorKind::kCancelled) return created.error().wrap(what);
+    if (!download) return download.error();
+  }
   if (!download && download.error().kind() != ErrorKind::kCancelled) {
     if (created)
       spdlog::error("[PullImage {}] {} was stored although its download failed", ref.str(), what);

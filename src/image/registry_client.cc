@@ -209,6 +209,7 @@ struct RegistryClient::Request {
   std::string post_body;  // POST when non-empty
   const BlobSink* sink = nullptr;  // 2xx bodies go here when set
   std::string label;
+  const CancelCheck* cancelled = nullptr;  // the caller gave up: abort
 };
 
 struct RegistryClient::Response {
@@ -229,6 +230,7 @@ struct Transfer {
   Status sink_status;
   int64_t streamed = 0;
   std::string label;
+  CancelPoll* cancel = nullptr;
   Clock::time_point started = Clock::now();
   Clock::time_point last_log = Clock::now();
 };
@@ -260,6 +262,9 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
 
 int on_progress(void* user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t, curl_off_t) {
   auto* t = static_cast<Transfer*>(user);
+  // libcurl calls this as bytes arrive and about once a second when idle:
+  // non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK).
+  if (t->cancel && (*t->cancel)()) return 1;
   auto now = Clock::now();
   if (t->sink && now - t->last_log >= std::chrono::seconds(5)) {
     t->last_log = now;
@@ -361,7 +366,9 @@ std::vector<RegistryClient::Endpoint> RegistryClient::endpoints(const Config& cf
 
 Result<RegistryClient::Response> RegistryClient::perform(const Config& cfg, const Endpoint& ep, Request req) {
   std::string first_host = url_host(req.url);
+  CancelPoll cancel(req.cancelled ? *req.cancelled : CancelCheck{});
   for (int hop = 0; hop < 10; ++hop) {
+    if (cancel()) return make_error(ErrorKind::kCancelled, "{}: stopped, the caller gave up", req.url);
     {
       std::lock_guard lock(mu_);
       ++requests_;
@@ -373,6 +380,7 @@ Result<RegistryClient::Response> RegistryClient::perform(const Config& cfg, cons
     t.sink = req.sink;
     t.curl = curl;
     t.label = req.label;
+    t.cancel = &cancel;
     curl_slist* headers = nullptr;
     for (auto& h : req.headers) headers = curl_slist_append(headers, h.c_str());
     // Credentials go only to the host they were meant for, never along a
@@ -423,6 +431,9 @@ Result<RegistryClient::Response> RegistryClient::perform(const Config& cfg, cons
     // Partial transfers count too: the bytes crossed the network.
     blob_bytes_.fetch_add(t.streamed, std::memory_order_relaxed);
     if (rc == CURLE_WRITE_ERROR && !t.sink_status) return t.sink_status.error();
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+      return make_error(ErrorKind::kCancelled, "{}: stopped after {} bytes, the caller gave up", req.url,
+                        t.streamed);
     if (rc == CURLE_OPERATION_TIMEDOUT)
       return make_error(ErrorKind::kDeadlineExceeded, "{}: no progress for {}s (pull_progress_timeout)",
                         req.url, stall);
@@ -450,7 +461,8 @@ Result<RegistryClient::Response> RegistryClient::perform(const Config& cfg, cons
 }
 
 Result<std::string> RegistryClient::bearer_token(const Config& cfg, const Endpoint& ep,
-                                                 const AuthChallenge& ch, const std::string& scope) {
+                                                 const AuthChallenge& ch, const std::string& scope,
+                                                 const CancelCheck* cancelled) {
   std::string key = ep.host + "|" + scope + "|" + ep.creds.username;
   {
     std::lock_guard lock(mu_);
@@ -462,6 +474,7 @@ Result<std::string> RegistryClient::bearer_token(const Config& cfg, const Endpoi
   std::string service = ch.params.count("service") ? ch.params.at("service") : "";
   Request req;
   req.label = "token " + ep.host;
+  req.cancelled = cancelled;
   if (!ep.creds.identity_token.empty()) {
     // OAuth2 refresh-token grant, as docker login stores identity tokens.
     req.url = realm;
@@ -504,13 +517,14 @@ Result<std::string> RegistryClient::bearer_token(const Config& cfg, const Endpoi
 Result<RegistryClient::Response> RegistryClient::fetch(const Config& cfg, const Endpoint& ep,
                                                        const Reference& ref, const std::string& path,
                                                        const std::string& accept, const BlobSink* sink,
-                                                       const std::string& label) {
+                                                       const std::string& label, const CancelCheck* cancelled) {
   std::string scope = "repository:" + ref.repository + ":pull";
   Request req;
   req.url = ep.base_url + "/v2/" + ref.repository + path;
   if (!accept.empty()) req.headers.push_back("Accept: " + accept);
   req.sink = sink;
   req.label = label;
+  req.cancelled = cancelled;
   {
     std::lock_guard lock(mu_);
     auto it = tokens_.find(ep.host + "|" + scope + "|" + ep.creds.username);
@@ -537,7 +551,7 @@ Result<RegistryClient::Response> RegistryClient::fetch(const Config& cfg, const 
       std::lock_guard lock(mu_);
       tokens_.erase(ep.host + "|" + scope + "|" + ep.creds.username);
     }
-    CRID_ASSIGN(std::string token, bearer_token(cfg, ep, ch, scope));
+    CRID_ASSIGN(std::string token, bearer_token(cfg, ep, ch, scope, cancelled));
     req.auth_header = "Bearer " + token;
   }
   return perform(cfg, ep, req);
@@ -568,13 +582,14 @@ Error http_error(const std::string& what, const std::string& endpoint_desc, long
 }  // namespace
 
 Result<FetchedManifest> RegistryClient::get_manifest(const Reference& ref, const std::string& manifest_ref,
-                                                     const AuthConfig& auth) {
+                                                     const AuthConfig& auth, const CancelCheck& cancelled) {
   auto cfg = config_.get();
   std::string what = fmt::format("fetching manifest {} of {}", manifest_ref, ref.name());
   std::optional<Error> last;
   for (const auto& ep : endpoints(*cfg, ref, auth)) {
     auto r = fetch(*cfg, ep, ref, "/manifests/" + manifest_ref, manifest_accept_header(), nullptr,
-                   "pull " + ref.str());
+                   "pull " + ref.str(), &cancelled);
+    if (!r && r.error().kind() == ErrorKind::kCancelled) return r.error().wrap(what);
     Error err = r ? http_error(what, ep.base_url, r->status, r->body, true) : r.error().wrap(what);
     if (r && r->status == 200) {
       if (static_cast<int64_t>(r->body.size()) > cfg->max_manifest_bytes)
@@ -596,7 +611,7 @@ Result<FetchedManifest> RegistryClient::get_manifest(const Reference& ref, const
 }
 
 Status RegistryClient::get_blob(const Reference& ref, const Descriptor& desc, const AuthConfig& auth,
-                                const BlobSink& sink, const std::string& label) {
+                                const BlobSink& sink, const std::string& label, const CancelCheck& cancelled) {
   auto cfg = config_.get();
   std::string what = fmt::format("fetching blob {} of {}", desc.digest, ref.name());
   std::optional<Error> last;
@@ -611,7 +626,7 @@ Status RegistryClient::get_blob(const Reference& ref, const Descriptor& desc, co
       hash.update(data, len);
       return sink(data, len);
     };
-    auto r = fetch(*cfg, ep, ref, "/blobs/" + desc.digest, "", &verifying, label);
+    auto r = fetch(*cfg, ep, ref, "/blobs/" + desc.digest, "", &verifying, label, &cancelled);
     if (r && r->status == 200) {
       if (seen != desc.size)
         return make_error(ErrorKind::kInvalidArgument, "{}: got {} bytes, the manifest declares {} (from {})", what,
@@ -623,8 +638,9 @@ Status RegistryClient::get_blob(const Reference& ref, const Descriptor& desc, co
       return Ok();
     }
     Error err = r ? http_error(what, ep.base_url, r->status, r->body, false) : r.error().wrap(what);
-    // Bytes already handed on cannot be taken back: no other endpoint.
-    if (seen > 0) return err;
+    // Bytes already handed on cannot be taken back, and a caller who gave up
+    // wants nothing more: no other endpoint.
+    if (seen > 0 || err.kind() == ErrorKind::kCancelled) return err;
     if (ep.mirror) spdlog::warn("[{}] mirror {} failed, trying the next: {}", label, ep.base_url, err.message());
     last = err;
   }
@@ -632,7 +648,8 @@ Status RegistryClient::get_blob(const Reference& ref, const Descriptor& desc, co
 }
 
 Result<std::string> RegistryClient::get_blob_bytes(const Reference& ref, const Descriptor& desc,
-                                                   const AuthConfig& auth, int64_t max_bytes) {
+                                                   const AuthConfig& auth, int64_t max_bytes,
+                                                   const CancelCheck& cancelled) {
   if (desc.size > max_bytes)
     return make_error(ErrorKind::kInvalidArgument, "blob {} of {} is {} bytes, over the limit of {}", desc.digest,
                       ref.name(), desc.size, max_bytes);
@@ -640,7 +657,7 @@ Result<std::string> RegistryClient::get_blob_bytes(const Reference& ref, const D
   CRID_TRY(get_blob(ref, desc, auth, [&](const char* d, size_t n) {
     out.append(d, n);
     return Ok();
-  }, "pull " + ref.str() + " blob " + desc.digest.substr(0, 19)));
+  }, "pull " + ref.str() + " blob " + desc.digest.substr(0, 19), cancelled));
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include "config/config_holder.h"
 #include "image/reference.h"
 #include "image/types.h"
+#include "util/cancel.h"
 #include "util/result.h"
 
 namespace crid::image {
@@ -60,20 +61,24 @@ class RegistryClient {
   explicit RegistryClient(ConfigHolder& config);
   ~RegistryClient();
 
+  // Every request below stops (kCancelled, no other endpoint tried) once
+  // `cancelled` says the caller gave up, also in the middle of a transfer.
+
   // The manifest `ref.manifest_ref()` of `ref` (a digest is verified).
-  // `label` prefixes progress and error log lines.
   Result<FetchedManifest> get_manifest(const Reference& ref, const std::string& manifest_ref,
-                                       const AuthConfig& auth);
+                                       const AuthConfig& auth, const CancelCheck& cancelled = {});
 
   // Streams blob `desc` of `ref`'s repository into `sink`, verifying size
   // and digest; fails (after the sink saw at most desc.size bytes) on a
   // mismatch. The sink sees all bytes before success is reported.
+  // `label` prefixes progress and error log lines.
   Status get_blob(const Reference& ref, const Descriptor& desc, const AuthConfig& auth,
-                  const BlobSink& sink, const std::string& label);
+                  const BlobSink& sink, const std::string& label, const CancelCheck& cancelled = {});
 
   // A small blob (an image config) into memory, verified.
   Result<std::string> get_blob_bytes(const Reference& ref, const Descriptor& desc,
-                                     const AuthConfig& auth, int64_t max_bytes);
+                                     const AuthConfig& auth, int64_t max_bytes,
+                                     const CancelCheck& cancelled = {});
 
   // Requests made so far (for tests and the log).
   int64_t request_count() const;
@@ -88,10 +93,10 @@ class RegistryClient {
   std::vector<Endpoint> endpoints(const Config& cfg, const Reference& ref, const AuthConfig& auth);
   Result<Response> fetch(const Config& cfg, const Endpoint& ep, const Reference& ref,
                          const std::string& path, const std::string& accept, const BlobSink* sink,
-                         const std::string& label);
+                         const std::string& label, const CancelCheck* cancelled);
   Result<Response> perform(const Config& cfg, const Endpoint& ep, Request req);
   Result<std::string> bearer_token(const Config& cfg, const Endpoint& ep, const AuthChallenge& ch,
-                                   const std::string& scope);
+                                   const std::string& scope, const CancelCheck* cancelled);
 
   ConfigHolder& config_;
   mutable std::mutex mu_;

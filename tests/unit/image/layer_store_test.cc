@@ -186,6 +186,24 @@ TEST_F(LayerStoreTest, DiffIdMismatchFailsAndLeavesNothing) {
   EXPECT_EQ(rows(), 0);
 }
 
+TEST_F(LayerStoreTest, GivenUpPullStopsUnpackingAndLeavesNothing) {
+  TestLayer l = make_layer({file("a", "1"), file("b", "2"), file("c", "3")});
+  l.spec.cancelled = [] { return true; };
+  auto r = create(l);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind(), ErrorKind::kCancelled) << r.error().message();
+  EXPECT_NE(r.error().message().find(l.spec.compressed_digest), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("test.local/img:1"), std::string::npos) << r.error().message();
+  EXPECT_FALSE(store_->has(l.spec.chain_id));
+  EXPECT_EQ(layer_dir_entries(), std::set<std::string>{"l"}) << "temporary dir removed";
+  EXPECT_EQ(rows(), 0);
+
+  // A caller still waiting: the same layer goes in.
+  l.spec.cancelled = [] { return false; };
+  ASSERT_TRUE(create(l).ok());
+  EXPECT_TRUE(store_->has(l.spec.chain_id));
+}
+
 TEST_F(LayerStoreTest, HostileLayerFailsNamingEntryAndLeavesNothing) {
   TestLayer l = make_layer({file("ok", "1"), file("../../escape", "x")});
   auto r = create(l);
