@@ -202,7 +202,8 @@ Status kill_pauses_of_pod(const std::string& pod_id, const std::string& what) {
 }
 
 Status write_infra_file(const std::string& path, const InfraProcess& p) {
-  return fs::write_file_atomic(path, fmt::format("{} {}\n", p.pid, p.start_time), 0644);
+  // Under the runroot: replaced atomically, not fsynced (see fs.h).
+  return fs::write_file_replace(path, fmt::format("{} {}\n", p.pid, p.start_time), 0644);
 }
 
 InfraProcess read_infra_file(const std::string& path) {
