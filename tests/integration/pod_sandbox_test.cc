@@ -191,6 +191,10 @@ TEST_F(PodSandboxTest, PodGetsAnAddressThatAnswersPingFromTheHost) {
 
   auto ping = run_program({"busybox", "ping", "-c", "1", "-W", "5", ip});
   EXPECT_EQ(ping.status, 0) << ping.output;
+  // Loopback is up in the pod: something in it answers on 127.0.0.1.
+  auto lo = run_program({"nsenter", "--net=" + netns, "busybox", "ping", "-c", "1", "-W", "5",
+                         "127.0.0.1"});
+  EXPECT_EQ(lo.status, 0) << lo.output;
 
   // Hostname in the pod's UTS namespace and in the files containers mount.
   std::string uts = inf["utsns"];
