@@ -1,15 +1,22 @@
 #include "sandbox/namespaces.h"
 
 #include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <thread>
 #include <vector>
 
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/process.h"
+#include "util/unique_fd.h"
 
 namespace crid::sandbox {
 
@@ -78,6 +85,41 @@ Status run_helper(const std::vector<std::string>& argv, const std::string& what)
                        ? ErrorKind::kInvalidArgument
                        : ErrorKind::kInternal;
   return Error(kind, fmt::format("{}: {} {}", what, argv[0], out.describe()));
+}
+
+// Sets lo up in the pinned network namespace: from a thread of our own that
+// joins it (a thread's network namespace is its own, and the thread ends
+// with it), on a socket made there, so no nsenter and ip to exec per pod.
+Status bring_loopback_up(const std::string& netns_pin) {
+  UniqueFd ns(::open(netns_pin.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns.valid()) return sys_error("opening network namespace pin {}", netns_pin);
+  Status result = make_error(ErrorKind::kInternal, "bringing up loopback in {}: thread did not run",
+                             netns_pin);
+  std::thread worker([&] {
+    if (::setns(ns.get(), CLONE_NEWNET) != 0) {
+      result = sys_error("joining network namespace {}", netns_pin);
+      return;
+    }
+    UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock.valid()) {
+      result = sys_error("making a socket in network namespace {}", netns_pin);
+      return;
+    }
+    ifreq req{};
+    std::strncpy(req.ifr_name, "lo", IFNAMSIZ - 1);
+    if (::ioctl(sock.get(), SIOCGIFFLAGS, &req) != 0) {
+      result = sys_error("reading the flags of lo in {}", netns_pin);
+      return;
+    }
+    req.ifr_flags |= IFF_UP;
+    if (::ioctl(sock.get(), SIOCSIFFLAGS, &req) != 0) {
+      result = sys_error("bringing up lo in {}", netns_pin);
+      return;
+    }
+    result = Ok();
+  });
+  worker.join();
+  return result;
 }
 
 }  // namespace
@@ -167,12 +209,7 @@ Result<PodNamespaces> create_pod_namespaces(const std::string& ns_dir, const Nam
                                 : fmt::format("creating pod namespaces and setting {}",
                                               fmt::join(settings, ", "))));
 
-  if (own_net) {
-    CRID_ASSIGN(std::string nsenter, find_system_program("nsenter"));
-    CRID_ASSIGN(std::string ip, find_system_program("ip"));
-    CRID_TRY(run_helper({nsenter, "--net=" + pins.net, ip, "link", "set", "lo", "up"},
-                        "bringing up loopback in the pod network namespace"));
-  }
+  if (own_net) CRID_TRY(bring_loopback_up(pins.net));
   undo.dismiss();
   return pins;
 }

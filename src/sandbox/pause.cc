@@ -18,6 +18,7 @@
 
 #include "util/fs.h"
 #include "util/process.h"
+#include "util/unique_fd.h"
 
 namespace crid::sandbox {
 
@@ -58,56 +59,7 @@ std::optional<std::string> pause_label(pid_t pid) {
 
 bool is_pause_cmdline(pid_t pid) { return pause_label(pid).has_value(); }
 
-void loop_as_init() {
-  sigset_t wanted;
-  sigemptyset(&wanted);
-  for (int s : {SIGTERM, SIGINT, SIGCHLD}) sigaddset(&wanted, s);
-  for (;;) {
-    int sig = 0;
-    if (sigwait(&wanted, &sig) != 0) continue;
-    if (sig == SIGTERM || sig == SIGINT) return;
-    while (waitpid(-1, nullptr, WNOHANG) > 0) {
-    }
-  }
-}
-
 }  // namespace
-
-int run_pause_command() {
-  sigset_t all;
-  sigfillset(&all);
-  sigprocmask(SIG_BLOCK, &all, nullptr);
-  if (getpid() != 1) {
-    // Launcher: single-threaded here, so fork is safe.
-    if (unshare(CLONE_NEWPID) != 0) {
-      std::perror("crid pause: unshare(CLONE_NEWPID)");
-      return 1;
-    }
-    pid_t init = fork();
-    if (init < 0) {
-      std::perror("crid pause: fork");
-      return 1;
-    }
-    if (init > 0) {
-      std::printf("%d\n", init);
-      std::fflush(stdout);
-      // Nothing to clean up, and exit-time hooks must not run here: after
-      // unshare(CLONE_NEWPID) any thread they start lands in the pod's PID
-      // namespace (LeakSanitizer's tracer then hung the launcher until
-      // start_pause timed out in the sanitizer build).
-      _exit(0);
-    }
-    // Its own session, stdio on /dev/null and no other fd or cwd held, so
-    // it neither dies with the daemon nor pins anything of it.
-    setsid();
-    int null = ::open("/dev/null", O_RDWR);
-    for (int fd = 0; fd <= 2; ++fd) dup2(null, fd);
-    ::close_range(3, ~0U, 0);
-    if (::chdir("/") != 0) return 1;
-  }
-  loop_as_init();
-  return 0;
-}
 
 void remember_self_exe() {
   char buf[4096];
@@ -120,21 +72,33 @@ const std::string& self_exe() {
   return g_self_exe;
 }
 
+std::string pause_program() {
+  const std::string& crid = self_exe();
+  std::string beside = crid.substr(0, crid.rfind('/') + 1) + "crid-pause";
+  if (crid.find('/') != std::string::npos && ::access(beside.c_str(), X_OK) == 0) return beside;
+  return crid;
+}
+
 Result<InfraProcess> start_pause(const PodNamespaces& pins, const std::string& pod_id,
                                  const std::string& what) {
   if (self_exe().empty())
     return make_error(ErrorKind::kInternal, "{}: cannot tell crid's own path for the pause",
                       what);
-  CRID_ASSIGN(std::string nsenter, find_system_program("nsenter"));
+  // The pins go over as open fds (3, 4, ...) that the launcher joins itself:
+  // no nsenter in between, and no path it could resolve to something else.
+  std::vector<UniqueFd> ns_fds;
+  for (const std::string* pin : {&pins.net, &pins.ipc, &pins.uts}) {
+    if (pin->empty()) continue;
+    UniqueFd fd(::open(pin->c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return sys_error("{}: opening namespace pin {} for the pause", what, *pin);
+    ns_fds.push_back(std::move(fd));
+  }
   SpawnOptions opts;
-  opts.argv = {nsenter};
-  if (!pins.net.empty()) opts.argv.push_back("--net=" + pins.net);
-  if (!pins.ipc.empty()) opts.argv.push_back("--ipc=" + pins.ipc);
-  if (!pins.uts.empty()) opts.argv.push_back("--uts=" + pins.uts);
-  // A pod on the host's namespaces needs no nsenter.
-  if (opts.argv.size() == 1) opts.argv.clear();
-  else opts.argv.push_back("--");
-  opts.argv.insert(opts.argv.end(), {self_exe(), "pause", pod_id});
+  opts.program = pause_program();
+  // Always crid's own name: recovery and people find a pause by it (pause.h).
+  opts.argv = {self_exe(), "pause", pod_id};
+  opts.env = std::vector<std::string>{fmt::format("{}={}", kPauseNamespaceFdsEnv, ns_fds.size())};
+  for (auto& fd : ns_fds) opts.pass_fds.push_back(fd.get());
   opts.timeout = std::chrono::seconds(30);
   CRID_ASSIGN(ProcessOutput out, run_process(opts));
   if (!out.success())
@@ -238,7 +202,8 @@ Status kill_pauses_of_pod(const std::string& pod_id, const std::string& what) {
 }
 
 Status write_infra_file(const std::string& path, const InfraProcess& p) {
-  return fs::write_file_atomic(path, fmt::format("{} {}\n", p.pid, p.start_time), 0644);
+  // Under the runroot: replaced atomically, not fsynced (see fs.h).
+  return fs::write_file_replace(path, fmt::format("{} {}\n", p.pid, p.start_time), 0644);
 }
 
 InfraProcess read_infra_file(const std::string& path) {

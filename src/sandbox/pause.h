@@ -1,17 +1,20 @@
 // The infra ("pause") process of a pod that shares one PID namespace among
 // its containers (CRI pid mode POD). Unlike net/ipc/uts, a PID namespace
 // cannot be pinned by a bind mount alone: it dies with its init. So crid
-// runs itself as that init (`crid pause`), inside the pod's pinned
-// namespaces, and containers join /proc/<pause pid>/ns/pid.
+// runs a small init of its own there (pause_process.h), inside the pod's
+// pinned namespaces, and containers join /proc/<pause pid>/ns/pid.
 //
-// Launch: nsenter joins the pins and execs `crid pause`; that process
-// unshares a PID namespace, forks the init (PID 1 there), prints the init's
-// host pid and exits, so the daemon reaps its own child at once and the
-// init, in its own session, outlives any daemon restart.
+// Launch: crid spawns `crid-pause` (a libc-only program installed beside
+// crid; `crid pause` if it is missing) with the pins open on fds 3, 4, ...;
+// that launcher joins them, unshares a PID namespace, forks the init (PID 1
+// there), prints the init's host pid and exits, so the daemon reaps its own
+// child at once and the init, in its own session, outlives any daemon
+// restart.
 //
-// Its command line is `crid pause <pod id>`: a daemon killed after starting
-// the pause but before recording its pid finds it by that label, even for a
-// pod on the host's network and IPC namespaces (no pin to match it by).
+// Its command line is `<crid> pause <pod id>` whichever program runs it: a
+// daemon killed after starting the pause but before recording its pid finds
+// it by that label, even for a pod on the host's network and IPC namespaces
+// (no pin to match it by), and pauses of older daemons look the same.
 #pragma once
 
 #include <sys/types.h>
@@ -20,6 +23,7 @@
 #include <string>
 
 #include "sandbox/namespaces.h"
+#include "sandbox/pause_process.h"
 #include "util/result.h"
 
 namespace crid::sandbox {
@@ -32,13 +36,13 @@ struct InfraProcess {
   bool empty() const { return pid <= 0; }
 };
 
-// The body of `crid pause`; returns the exit code.
-int run_pause_command();
-
 // Records /proc/self/exe; call once at start-up, before anything can
 // replace the binary on disk.
 void remember_self_exe();
 const std::string& self_exe();
+
+// What runs a pause: crid-pause beside crid's own binary, else crid.
+std::string pause_program();
 
 // Starts the pause of pod `pod_id` inside the pinned namespaces.
 Result<InfraProcess> start_pause(const PodNamespaces& pins, const std::string& pod_id,

@@ -73,8 +73,8 @@ Status write_pod_files(const PodFilePaths& paths, const std::string& hostname,
                        const std::vector<std::string>& pod_ips, const DnsConfig& dns,
                        const std::string& host_resolv_conf) {
   CRID_TRY_CTX(fs::make_dirs(paths.dir, 0755), "creating pod dir {}", paths.dir);
-  CRID_TRY(fs::write_file_atomic(paths.hostname(), hostname_file(hostname)));
-  CRID_TRY(fs::write_file_atomic(paths.hosts(), hosts_file(hostname, pod_ips)));
+  CRID_TRY(fs::write_file_replace(paths.hostname(), hostname_file(hostname)));
+  CRID_TRY(fs::write_file_replace(paths.hosts(), hosts_file(hostname, pod_ips)));
   std::string resolv;
   if (!dns.empty()) {
     CRID_ASSIGN(resolv, resolv_conf(dns));
@@ -82,7 +82,7 @@ Status write_pod_files(const PodFilePaths& paths, const std::string& hostname,
     auto host = fs::read_file(host_resolv_conf, 1 << 20);
     resolv = host ? *host : std::string();  // a host without one: an empty file
   }
-  CRID_TRY(fs::write_file_atomic(paths.resolv_conf(), resolv));
+  CRID_TRY(fs::write_file_replace(paths.resolv_conf(), resolv));
   return Ok();
 }
 

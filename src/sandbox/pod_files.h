@@ -37,7 +37,8 @@ struct PodFilePaths {
 };
 
 // Writes hostname, hosts and resolv.conf (the host's /etc/resolv.conf when
-// the pod has no DNS config).
+// the pod has no DNS config), each replaced atomically but not fsynced: they
+// live under the runroot, and a pod does not outlive a reboot.
 Status write_pod_files(const PodFilePaths& paths, const std::string& hostname,
                        const std::vector<std::string>& pod_ips, const DnsConfig& dns,
                        const std::string& host_resolv_conf = "/etc/resolv.conf");

@@ -137,10 +137,18 @@ Result<Statement> Database::prepare(const std::string& sql) {
   return Statement(conn, s, sql, on_writer ? nullptr : this);
 }
 
-Status Database::transaction(const std::function<Status()>& fn) {
+Status Database::transaction(const std::function<Status()>& fn, Durability durability) {
   std::lock_guard lock(write_mu_);
   const Database* outer = t_in_transaction;
   if (outer == this) return fn();  // nested: part of the enclosing one
+  // synchronous is a setting of the writer connection, read at COMMIT and
+  // changeable only between transactions: set here, under write_mu_, each
+  // time a transaction wants another level than the last one did.
+  if (durability != writer_durability_) {
+    CRID_TRY(exec(durability == Durability::kSynced ? "PRAGMA synchronous=FULL"
+                                                     : "PRAGMA synchronous=NORMAL"));
+    writer_durability_ = durability;
+  }
   CRID_TRY(exec("BEGIN IMMEDIATE"));
   t_in_transaction = this;
   Status st = fn();

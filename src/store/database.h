@@ -1,6 +1,6 @@
 // The metadata database: one SQLite file under the root, in WAL mode with
-// synchronous commits, so a SIGKILL at any instant leaves the last committed
-// state. Transactions run on the one writer connection; a statement
+// synchronous commits (unless a transaction asks for Durability::kWritten),
+// so a SIGKILL at any instant leaves the last committed state. Transactions run on the one writer connection; a statement
 // prepared outside a transaction runs on a read-only reader connection of
 // its own for its lifetime (taken from a pool), so it sees the last commit
 // only (never another thread's transaction half-way) and, WAL allowing it,
@@ -58,6 +58,20 @@ class Statement {
   Database* pool_;  // where db_ goes back to (a reader), or null (the writer)
 };
 
+// How far a transaction's commit must reach before transaction() returns.
+enum class Durability {
+  // On disk (the WAL fsynced): survives a crash of the whole machine.
+  kSynced,
+  // Written to the WAL through the kernel, not fsynced: survives a crash of
+  // the daemon (SIGKILL included: the kernel writes its page cache back
+  // anyway), may be lost with the last commits before a power loss or
+  // kernel crash. The database stays consistent either way, and the WAL
+  // is one sequential log: the next kSynced commit makes every earlier
+  // one durable too. For writes whose loss after a reboot only leaves what
+  // start-up finds by other means.
+  kWritten,
+};
+
 class Database {
  public:
   static Result<std::unique_ptr<Database>> open(const std::string& path);
@@ -69,7 +83,10 @@ class Database {
   // Runs `fn` inside BEGIN IMMEDIATE .. COMMIT; rolls back if it fails.
   // Serialized: SQLite has one writer at a time anyway. Statements that
   // `fn` prepares (on this thread) run on the writer and see its changes.
-  Status transaction(const std::function<Status()>& fn);
+  // A nested call is part of the enclosing transaction (and its
+  // durability).
+  Status transaction(const std::function<Status()>& fn,
+                     Durability durability = Durability::kSynced);
 
   // Idempotent schema set-up for a component's tables.
   Status ensure_schema(const std::string& ddl) { return exec(ddl); }
@@ -86,6 +103,7 @@ class Database {
   sqlite3* db_;
   std::string path_;
   std::recursive_mutex write_mu_;
+  Durability writer_durability_ = Durability::kSynced;  // as open() sets it; under write_mu_
   std::mutex readers_mu_;
   std::vector<sqlite3*> idle_readers_;
   std::vector<sqlite3*> all_readers_;

@@ -33,16 +33,17 @@ Result<std::unique_ptr<OperationJournal>> OperationJournal::open(Database& db) {
 
 Result<OperationJournal::Operation> OperationJournal::begin(const std::string& kind,
                                                             const std::string& id,
-                                                            nlohmann::json detail) {
+                                                            nlohmann::json detail,
+                                                            Durability notes) {
   if (!detail.is_object())
     return make_error(ErrorKind::kInternal, "journal: the detail of {} {} is not an object", kind, id);
   Status st = db_.transaction([&]() -> Status {
     CRID_ASSIGN(auto s, db_.prepare("INSERT OR REPLACE INTO operations (kind, id, begun, detail, "
                                     "steps) VALUES (?1, ?2, ?3, ?4, '[]')"));
     return s.bind(1, kind).bind(2, id).bind(3, now_ns()).bind(4, detail.dump()).run();
-  });
+  }, notes);
   if (!st) return st.error().wrap(fmt::format("journal: beginning {} {}", kind, id));
-  return Operation(&db_, kind, id, std::move(detail));
+  return Operation(&db_, kind, id, std::move(detail), notes);
 }
 
 OperationJournal::Operation::Operation(Operation&& o) noexcept
@@ -50,7 +51,8 @@ OperationJournal::Operation::Operation(Operation&& o) noexcept
       kind_(std::move(o.kind_)),
       id_(std::move(o.id_)),
       detail_(std::move(o.detail_)),
-      steps_(std::move(o.steps_)) {}
+      steps_(std::move(o.steps_)),
+      notes_(o.notes_) {}
 
 OperationJournal::Operation::~Operation() {
   if (!db_) return;
@@ -68,7 +70,7 @@ Status OperationJournal::Operation::note(const std::string& step, const nlohmann
   Status st = db_->transaction([&]() -> Status {
     CRID_ASSIGN(auto s, db_->prepare("UPDATE operations SET detail=?3, steps=?4 WHERE kind=?1 AND id=?2"));
     return s.bind(1, kind_).bind(2, id_).bind(3, detail_.dump()).bind(4, steps.dump()).run();
-  });
+  }, notes_);
   if (!st) return st.error().wrap(fmt::format("journal: {} {}: noting '{}'", kind_, id_, step));
   return Ok();
 }

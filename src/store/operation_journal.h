@@ -6,9 +6,10 @@
 // and undoes exactly what that operation made, before the generic sweeps
 // (which stay as a second line for anything the journal cannot name).
 //
-// Each note is a committed (fsynced) write, so a note says "this step may
-// have begun": undo steps must be idempotent and cope with a step that
-// never acted.
+// Each note is committed before its step acts, so a note says "this step
+// may have begun": undo steps must be idempotent and cope with a step that
+// never acted. Notes are fsynced unless the operation was begun with
+// Durability::kWritten (see begin()); the end (finish_with) always is.
 #pragma once
 
 #include <cstdint>
@@ -67,18 +68,31 @@ class OperationJournal {
 
    private:
     friend class OperationJournal;
-    Operation(Database* db, std::string kind, std::string id, nlohmann::json detail)
-        : db_(db), kind_(std::move(kind)), id_(std::move(id)), detail_(std::move(detail)) {}
+    Operation(Database* db, std::string kind, std::string id, nlohmann::json detail,
+              Durability notes)
+        : db_(db),
+          kind_(std::move(kind)),
+          id_(std::move(id)),
+          detail_(std::move(detail)),
+          notes_(notes) {}
     Database* db_;  // null once finished or moved from
     std::string kind_, id_;
     nlohmann::json detail_;
     std::vector<std::string> steps_;
+    Durability notes_;
   };
 
   // Writes the row (replacing a leftover of the same kind and id). `detail`
-  // must be a JSON object.
+  // must be a JSON object. `notes` is how far this row and every note
+  // reach before returning. kWritten survives any crash of the daemon, so
+  // start-up still undoes exactly what was noted; after a power loss or
+  // kernel crash the last notes (or the whole row) may be gone, so choose
+  // it only for an operation whose steps make nothing that outlives a
+  // reboot without a start-up sweep finding it. finish_with() is synced
+  // either way, and with it every note before it.
   Result<Operation> begin(const std::string& kind, const std::string& id,
-                          nlohmann::json detail = nlohmann::json::object());
+                          nlohmann::json detail = nlohmann::json::object(),
+                          Durability notes = Durability::kSynced);
 
   // Unfinished operations of `kind`, oldest first.
   Result<std::vector<PendingOperation>> pending(const std::string& kind);

@@ -30,7 +30,9 @@ Status make_dirs(const std::string& path, mode_t mode) {
   return Ok();
 }
 
-Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+namespace {
+
+Status write_and_rename(const std::string& path, std::string_view data, mode_t mode, bool sync) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd.valid()) return sys_error("creating {}", tmp);
@@ -45,7 +47,7 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
     }
     off += static_cast<size_t>(n);
   }
-  if (::fchmod(fd.get(), mode) != 0 || ::fsync(fd.get()) != 0) {
+  if (::fchmod(fd.get(), mode) != 0 || (sync && ::fsync(fd.get()) != 0)) {
     auto err = sys_error("syncing {}", tmp);
     ::unlink(tmp.c_str());
     return err;
@@ -57,6 +59,16 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
     return err;
   }
   return Ok();
+}
+
+}  // namespace
+
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+  return write_and_rename(path, data, mode, true);
+}
+
+Status write_file_replace(const std::string& path, std::string_view data, mode_t mode) {
+  return write_and_rename(path, data, mode, false);
 }
 
 Result<std::string> read_file(const std::string& path, size_t max_bytes) {

@@ -56,16 +56,28 @@ Result<ProcessOutput> run_process(const SpawnOptions& opts) {
   posix_spawn_file_actions_adddup2(actions.get(), in.first.get(), 0);
   posix_spawn_file_actions_adddup2(actions.get(), out.second.get(), 1);
   posix_spawn_file_actions_adddup2(actions.get(), err.second.get(), 2);
+  // Each fd to hand over is first copied above every target (3 .. 3+n-1),
+  // so no dup2 below overwrites a source a later one still reads.
+  std::vector<UniqueFd> handed;
+  const int first_free = 3 + static_cast<int>(opts.pass_fds.size());
+  for (size_t i = 0; i < opts.pass_fds.size(); ++i) {
+    UniqueFd copy(::fcntl(opts.pass_fds[i], F_DUPFD_CLOEXEC, first_free));
+    if (!copy.valid()) return sys_error("handing fd {} to {}", opts.pass_fds[i], opts.argv[0]);
+    posix_spawn_file_actions_adddup2(actions.get(), copy.get(), 3 + static_cast<int>(i));
+    handed.push_back(std::move(copy));
+  }
   SpawnAttributes attr(SpawnAttributes::Group::kDaemons);
 
   auto argv = to_cstrings(opts.argv);
   std::vector<char*> envp = opts.env ? to_cstrings(*opts.env) : std::vector<char*>{};
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, argv[0], actions.get(), attr.get(), argv.data(),
+  const std::string& program = opts.program.empty() ? opts.argv[0] : opts.program;
+  int rc = ::posix_spawn(&pid, program.c_str(), actions.get(), attr.get(), argv.data(),
                          opts.env ? envp.data() : environ);
+  handed.clear();
   if (rc != 0) {
     errno = rc;
-    return sys_error("starting {}", opts.argv[0]);
+    return sys_error("starting {}", program);
   }
   in.first.reset();
   out.second.reset();

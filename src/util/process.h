@@ -17,6 +17,12 @@ namespace crid {
 
 struct SpawnOptions {
   std::vector<std::string> argv;                // argv[0] is the program path
+  // If set, the file to run, and argv[0] only the name the child shows
+  // (its /proc/<pid>/cmdline).
+  std::string program;
+  // Open fds handed to the child as fds 3, 4, ... in this order (every
+  // other fd of the daemon is close-on-exec).
+  std::vector<int> pass_fds;
   std::optional<std::vector<std::string>> env;  // unset: inherit the daemon's
   std::string stdin_data;                       // written to the child's stdin
   std::chrono::milliseconds timeout{0};         // 0: no timeout

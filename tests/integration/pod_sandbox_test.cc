@@ -9,6 +9,7 @@
 #include <spawn.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -191,6 +192,10 @@ TEST_F(PodSandboxTest, PodGetsAnAddressThatAnswersPingFromTheHost) {
 
   auto ping = run_program({"busybox", "ping", "-c", "1", "-W", "5", ip});
   EXPECT_EQ(ping.status, 0) << ping.output;
+  // Loopback is up in the pod: something in it answers on 127.0.0.1.
+  auto lo = run_program({"nsenter", "--net=" + netns, "busybox", "ping", "-c", "1", "-W", "5",
+                         "127.0.0.1"});
+  EXPECT_EQ(lo.status, 0) << lo.output;
 
   // Hostname in the pod's UTS namespace and in the files containers mount.
   std::string uts = inf["utsns"];
@@ -576,6 +581,75 @@ TEST_F(PodSandboxTest, CgroupParentIsRecordedAndSlicesNeedTheSystemdDriver) {
   auto st = run(slice, nullptr);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(st.error_message().find("kubepods-besteffort.slice"), std::string::npos);
+}
+
+// The pause of a pod-wide PID namespace: which program runs it, what it
+// shows, and that it joined the pod's network namespace.
+struct PauseSeen {
+  pid_t pid = 0;
+  std::string cmdline, exe;
+  bool in_pod_netns = false;
+};
+PauseSeen look_at_pause(const nlohmann::json& inf) {
+  PauseSeen seen;
+  seen.pid = inf.value("pid", 0);
+  if (seen.pid <= 0) return seen;
+  std::string proc = "/proc/" + std::to_string(seen.pid);
+  seen.cmdline = read_text(proc + "/cmdline");
+  std::error_code ec;
+  seen.exe = std::filesystem::read_symlink(proc + "/exe", ec).string();
+  struct stat pin {}, joined {};
+  seen.in_pod_netns = ::stat(std::string(inf["netns"]).c_str(), &pin) == 0 &&
+                      ::stat((proc + "/ns/net").c_str(), &joined) == 0 &&
+                      pin.st_ino == joined.st_ino && pin.st_dev == joined.st_dev;
+  return seen;
+}
+
+// crid runs the small crid-pause installed beside it, under crid's own name.
+TEST_F(PodSandboxTest, ThePauseIsCridPauseBesideCridUnderCridsName) {
+  auto c = pod_config("pausebin");
+  c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
+  std::string id = run_ok(c);
+  PauseSeen seen = look_at_pause(info(id));
+  ASSERT_GT(seen.pid, 0);
+  std::string crid_path = std::filesystem::weakly_canonical(crid_binary()).string();
+  EXPECT_EQ(seen.cmdline, crid_path + std::string("\0pause\0", 7) + id + std::string(1, '\0'));
+  EXPECT_EQ(seen.exe, std::filesystem::path(crid_path).parent_path().string() + "/crid-pause");
+  EXPECT_TRUE(seen.in_pod_netns);
+  ASSERT_TRUE(remove(id).ok());
+}
+
+// A crid with no crid-pause beside it (a hard link of the binary alone)
+// runs `crid pause` itself, the same way.
+class WithoutCridPauseTest : public PodSandboxTest {
+ protected:
+  void configure() override {
+    lone_crid_ = crid().dir().file("bin/crid");
+    std::filesystem::create_directories(crid().dir().file("bin"));
+    std::error_code ec;
+    std::filesystem::create_hard_link(crid_binary(), lone_crid_, ec);
+    if (ec) std::filesystem::copy_file(crid_binary(), lone_crid_);
+    // sh drops the path of the build's crid and execs the lone one (same pid).
+    crid().set_launch_prefix({"/bin/sh", "-c", "shift; exec \"$0\" \"$@\"", lone_crid_});
+  }
+  std::string lone_crid_;
+};
+
+TEST_F(WithoutCridPauseTest, CridRunsThePauseItselfWhenCridPauseIsMissing) {
+  ASSERT_FALSE(std::filesystem::exists(crid().dir().file("bin/crid-pause")));
+  auto c = pod_config("pauseself");
+  c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
+  std::string id = run_ok(c);
+  PauseSeen seen = look_at_pause(info(id));
+  ASSERT_GT(seen.pid, 0) << crid().log();
+  EXPECT_EQ(seen.cmdline, lone_crid_ + std::string("\0pause\0", 7) + id + std::string(1, '\0'));
+  EXPECT_EQ(seen.exe, lone_crid_);
+  EXPECT_TRUE(seen.in_pod_netns);
+  ASSERT_TRUE(remove(id).ok());
+  std::error_code ec;
+  EXPECT_FALSE(std::filesystem::exists("/proc/" + std::to_string(seen.pid) + "/cmdline", ec) &&
+               read_text("/proc/" + std::to_string(seen.pid) + "/cmdline") == seen.cmdline)
+      << "the pause outlived its pod";
 }
 
 class SystemdDriverTest : public PodSandboxTest {

@@ -104,4 +104,59 @@ TEST_F(DatabaseTest, ConcurrentQueriesFromManyThreadsAllSeeTheirOwnCommits) {
 }
 
 }  // namespace
+// The level a transaction asks for is the writer's while it commits, and
+// only then: a synced transaction after a written one is synced again.
+TEST_F(DatabaseTest, ATransactionCommitsAtTheDurabilityItAsksForAndOnlyIt) {
+  // PRAGMA synchronous read on the writer: 2 is FULL, 1 is NORMAL.
+  auto level_inside = [&](Durability d) {
+    int64_t level = -1;
+    Status st = db_->transaction([&]() -> Status {
+      CRID_ASSIGN(auto s, db_->prepare("PRAGMA synchronous"));
+      CRID_ASSIGN(bool row, s.step());
+      if (row) level = s.integer(0);
+      return Ok();
+    }, d);
+    EXPECT_TRUE(st.ok()) << st.error().message();
+    return level;
+  };
+  EXPECT_EQ(level_inside(Durability::kSynced), 2);
+  EXPECT_EQ(level_inside(Durability::kWritten), 1);
+  EXPECT_EQ(level_inside(Durability::kWritten), 1);
+  EXPECT_EQ(level_inside(Durability::kSynced), 2);
+  // A nested transaction is part of the outer one, whatever it asks.
+  int64_t nested = -1;
+  ASSERT_TRUE(db_->transaction([&]() -> Status {
+    return db_->transaction([&]() -> Status {
+      CRID_ASSIGN(auto s, db_->prepare("PRAGMA synchronous"));
+      CRID_ASSIGN(bool row, s.step());
+      if (row) nested = s.integer(0);
+      return Ok();
+    }, Durability::kWritten);
+  }).ok());
+  EXPECT_EQ(nested, 2);
+}
+
+// A written (not fsynced) commit is a commit: other connections see it, and
+// so does the database opened again.
+TEST_F(DatabaseTest, AWrittenCommitIsSeenByReadersAndAfterAReopen) {
+  ASSERT_TRUE(db_->transaction([&]() -> Status {
+    CRID_ASSIGN(auto s, db_->prepare("INSERT INTO t (k) VALUES ('written')"));
+    return s.run();
+  }, Durability::kWritten).ok());
+  EXPECT_TRUE(present("written"));
+  // A failed written transaction leaves nothing.
+  EXPECT_FALSE(db_->transaction([&]() -> Status {
+    CRID_ASSIGN(auto s, db_->prepare("INSERT INTO t (k) VALUES ('rolled-back')"));
+    CRID_TRY(s.run());
+    return make_error(ErrorKind::kInternal, "fails after its insert");
+  }, Durability::kWritten).ok());
+  EXPECT_FALSE(present("rolled-back"));
+  db_.reset();
+  auto db = Database::open(dir_ + "/crid.db");
+  ASSERT_TRUE(db.ok()) << db.error().message();
+  db_ = std::move(db).value();
+  EXPECT_TRUE(present("written"));
+  EXPECT_FALSE(present("rolled-back"));
+}
+
 }  // namespace crid::store

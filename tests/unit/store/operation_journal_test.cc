@@ -91,6 +91,38 @@ TEST_F(OperationJournalTest, AnOperationLeftUnfinishedIsReadBackWithItsStepsAndF
   EXPECT_TRUE(journal_->forget("pod-create", "p1").ok()) << "forget is idempotent";
 }
 
+// Written (not fsynced) notes survive a daemon that dies: the kernel keeps
+// what SQLite wrote, and the restarted daemon reads every step back.
+TEST_F(OperationJournalTest, WrittenNotesOfADaemonThatDiesAreReadBack) {
+  in_a_daemon_that_dies([](OperationJournal& j) {
+    auto op = j.begin("pod-create", "p2", {{"name", "a_b_c_0"}}, Durability::kWritten);
+    if (!op || !op->note("namespaces") || !op->note("pause-starting") ||
+        !op->note("pause", {{"pause_pid", 43}}) || !op->note("cni-add"))
+      ::_exit(4);
+    ::_exit(0);  // killed here: never finished
+  });
+  reopen();
+  auto ops = pending("pod-create");
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_EQ(ops[0].id, "p2");
+  EXPECT_EQ(ops[0].steps,
+            (std::vector<std::string>{"namespaces", "pause-starting", "pause", "cni-add"}));
+  EXPECT_EQ(ops[0].detail.value("pause_pid", 0), 43);
+  EXPECT_EQ(ops[0].detail.value("name", ""), "a_b_c_0");
+
+  // Finishing one (synced) removes its row as with synced notes.
+  {
+    auto op = journal_->begin("pod-create", "p3", nlohmann::json::object(), Durability::kWritten);
+    ASSERT_TRUE(op.ok());
+    ASSERT_TRUE(op->note("namespaces").ok());
+    ASSERT_EQ(pending("pod-create").size(), 2u);
+    ASSERT_TRUE(op->finish().ok());
+  }
+  reopen();
+  ASSERT_EQ(pending("pod-create").size(), 1u);
+  EXPECT_EQ(pending("pod-create")[0].id, "p2");
+}
+
 TEST_F(OperationJournalTest, FinishAndDestructionBothRemoveTheRow) {
   {
     auto op = journal_->begin("container-create", "c1");

@@ -42,6 +42,29 @@ TEST(Fs, AtomicWriteAndRead) {
   EXPECT_TRUE(fs::remove_all(dir).ok());  // idempotent
 }
 
+// write_file_replace: the same atomic replacement as write_file_atomic
+// (minus the fsync), so an existing file is replaced whole and no
+// temporary file stays behind.
+TEST(Fs, ReplaceWritesWholeFilesAndLeavesNoTemporary) {
+  char tmpl[] = "/tmp/crid-fs-test-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  std::string f = dir + "/hosts";
+  ASSERT_TRUE(fs::write_file_replace(f, "a much longer first content\n", 0640).ok());
+  ASSERT_TRUE(fs::write_file_replace(f, "short\n", 0644).ok());
+  EXPECT_EQ(*fs::read_file(f), "short\n");
+  struct stat st;
+  ASSERT_EQ(::stat(f.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  size_t entries = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir)) entries += e.path() == f ? 1 : 100;
+  EXPECT_EQ(entries, 1u) << "a temporary file stayed beside " << f;
+  auto bad = fs::write_file_replace(dir + "/no/such/dir/file", "x");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find(dir + "/no/such/dir/file"), std::string::npos)
+      << bad.error().message();
+  ASSERT_TRUE(fs::remove_all(dir).ok());
+}
+
 // A bind mount of a dir on the same file system has the same st_dev as its
 // parent: remove_all must still stop there instead of emptying the dir
 // the mount shows (how a staged host path would have lost a node's files).

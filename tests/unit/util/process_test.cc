@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+
 namespace crid {
 namespace {
 
@@ -75,6 +80,33 @@ TEST(RunProcess, OnTimeoutFallsBackToSigkillAfterTheGrace) {
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->timed_out);
   EXPECT_EQ(r->signal, SIGKILL);
+}
+
+// argv[0] is only the shown name when `program` says what to run, and
+// pass_fds arrive as 3, 4, ... in their order, whatever their numbers were.
+TEST(RunProcess, ProgramAndHandedFdsAreWhatTheChildGets) {
+  auto fd_with = [](const char* text) {
+    int p[2];
+    EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    EXPECT_EQ(::write(p[1], text, std::strlen(text)), static_cast<ssize_t>(std::strlen(text)));
+    ::close(p[1]);
+    return p[0];
+  };
+  int one = fd_with("one"), two = fd_with("two");
+  auto r = run_process({.argv = {"shown-name", "-c",
+                                 "tr '\\000' ' ' < /proc/$$/cmdline; cat <&3; cat <&4"},
+                        .program = "/bin/sh",
+                        .pass_fds = {two, one}});
+  ::close(one);
+  ::close(two);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_TRUE(r->success()) << r->describe();
+  EXPECT_TRUE(r->out.starts_with("shown-name -c ")) << r->out;
+  EXPECT_TRUE(r->out.ends_with("twoone")) << r->out;
+
+  auto bad = run_process({.argv = {"true"}, .program = "/bin/true", .pass_fds = {987654}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("987654"), std::string::npos) << bad.error().message();
 }
 
 }  // namespace
