@@ -6,6 +6,8 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -123,6 +125,11 @@ Status bring_loopback_up(const std::string& netns_pin) {
 }
 
 }  // namespace
+
+bool namespace_pin_holds(const std::string& pin) {
+  struct statfs fs_info {};
+  return ::statfs(pin.c_str(), &fs_info) == 0 && fs_info.f_type == NSFS_MAGIC;
+}
 
 Result<std::string> find_system_program(const std::string& name) {
   for (const char* dir :

@@ -9,7 +9,7 @@
 // program is procps `sysctl -w`, which sets kernel.hostname (the UTS ns) and
 // the pod's namespaced sysctls in the same spawn, so every namespace is
 // configured by a process that lives in it. The loopback device is brought
-// up with `nsenter --net=<pin> ip link set lo up`. All through posix_spawn.
+// up by a short-lived thread of crid that joins the pinned netns.
 //
 // PID namespaces are not created here: a pod-wide PID namespace (CRI mode
 // POD) needs a long-lived init to hold it, the pod's pause (sandbox/pause.h).
@@ -54,6 +54,10 @@ Result<SysctlPlan> plan_sysctls(const std::map<std::string, std::string>& sysctl
 Result<PodNamespaces> create_pod_namespaces(const std::string& ns_dir, const NamespaceOptions& ns,
                                             const std::string& hostname,
                                             const SysctlPlan& sysctls);
+
+// True while `pin` holds a namespace (an nsfs bind mount). A runroot on disk
+// keeps its pin files over a reboot, but as plain empty files.
+bool namespace_pin_holds(const std::string& pin);
 
 // Unmounts and unlinks the pins; missing pins are fine (idempotent).
 Status remove_pod_namespaces(const PodNamespaces& pins);

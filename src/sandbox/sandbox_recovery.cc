@@ -6,6 +6,8 @@
 // RunPodSandbox made; the directory and CNI-cache sweeps stay behind it.
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -71,8 +73,16 @@ void SandboxManager::recover() {
   for (auto& pod : *rows) {
     known.insert(pod.id);
     std::string t = fmt::format("[recover pod={}]", log::short_id(pod.id));
-    bool pins_gone = (!pod.ns.net.empty() && !fs::exists(pod.ns.net)) ||
-                     (!pod.ns.ipc.empty() && !fs::exists(pod.ns.ipc));
+    // A pin file that holds no namespace is what a reboot leaves of it on a
+    // runroot on disk. It goes now: CNI plugins skip a netns path that does
+    // not exist on DEL, but refuse one that is not a namespace.
+    bool pins_gone = false;
+    for (const auto* pin : {&pod.ns.net, &pod.ns.ipc, &pod.ns.uts}) {
+      if (pin->empty() || namespace_pin_holds(*pin)) continue;
+      pins_gone = true;
+      if (::unlink(pin->c_str()) != 0 && errno != ENOENT)
+        spdlog::warn("{} removing the dead namespace pin {}: {}", t, *pin, std::strerror(errno));
+    }
     bool pause_gone = !pod.infra.empty() && !pause_alive(pod.infra);
     if (pod.state == PodState::kReady && (pins_gone || pause_gone)) {
       spdlog::warn("{} {} gone (reboot?): marking NOTREADY", t,

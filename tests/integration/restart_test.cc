@@ -1,7 +1,8 @@
 // Restarts that are not crashes: a graceful SIGTERM (containers keep
-// running and are reattached), a host reboot (runroot wiped, root kept),
-// and the kubelet's retry of a RunPodSandbox or CreateContainer whose
-// deadline passed while the daemon was still working on it.
+// running and are reattached), a host reboot (root kept; runroot wiped or
+// kept on disk), and the kubelet's retry of a RunPodSandbox or
+// CreateContainer whose deadline passed while the daemon was still working
+// on it.
 #include <signal.h>
 #include <sys/mount.h>
 
@@ -42,6 +43,8 @@ class RestartTest : public RestartRigTest {
     if (!rig_->pod_status(pod, &resp).ok()) return 0;
     return nlohmann::json::parse(resp.info().at("info")).value("pid", 0);
   }
+
+  void reboot_and_check(bool runroot_on_disk);
 
   // Everything of the daemon gone from the host after the pods are removed.
   void expect_nothing_left() {
@@ -106,7 +109,11 @@ TEST_F(RestartTest, SigtermLeavesContainersRunningAndTheNextDaemonStopsThem) {
   expect_nothing_left();
 }
 
-TEST_F(RestartTest, RebootWipingTheRunrootLeavesExitedContainersAndNotReadyPods) {
+// A host reboot as crid sees it: every process, mount and cgroup gone, the
+// root and CNI's IPAM dir kept; the runroot wiped (a tmpfs, as /run is) or
+// kept with its now plain pin files (a runroot on disk). Then: pods not
+// ready, containers exited, nothing stale, and new pods run.
+void RestartTest::reboot_and_check(bool runroot_on_disk) {
   std::string net_pod = run_pod("rebootnet", true);
   std::string pid_pod = run_pod("rebootpid", false, true);
   std::string a = run_ctr(net_pod, "a", {"/bin/sleep", "1000"});
@@ -117,8 +124,8 @@ TEST_F(RestartTest, RebootWipingTheRunrootLeavesExitedContainersAndNotReadyPods)
   std::vector<pid_t> doomed{rig_->pid_of(a), rig_->pid_of(b), pause_of(pid_pod)};
   for (auto& [pid, id] : rig_->conmons()) doomed.push_back(pid);
 
-  // The reboot: the daemon and every process gone, every mount gone (the
-  // runroot is a tmpfs), cgroups gone; the root and CNI's IPAM dir stay.
+  // The reboot: the daemon and every process gone, every mount gone,
+  // cgroups gone.
   rig_->crid().stop(SIGKILL);
   for (pid_t p : doomed) ASSERT_EQ(::kill(p, SIGKILL), 0) << p;
   for (pid_t p : doomed)
@@ -136,7 +143,7 @@ TEST_F(RestartTest, RebootWipingTheRunrootLeavesExitedContainersAndNotReadyPods)
     std::sort(points.rbegin(), points.rend());  // children first
     for (auto& p : points) ASSERT_EQ(::umount2(p.c_str(), MNT_DETACH), 0) << p;
   }
-  fsys::remove_all(runroot);
+  if (!runroot_on_disk) fsys::remove_all(runroot);
   auto cgroups = rig_->cgroups();
   for (auto it = cgroups.rbegin(); it != cgroups.rend(); ++it) ::rmdir(it->c_str());
   ASSERT_EQ(rig_->net().veths(), std::vector<std::string>{}) << "the netns died with its pin";
@@ -174,6 +181,16 @@ TEST_F(RestartTest, RebootWipingTheRunrootLeavesExitedContainersAndNotReadyPods)
   int code = -1;
   EXPECT_EQ(rig_->exec(c, {"echo", "up"}, &code), "up\n");
   expect_nothing_left();
+}
+
+TEST_F(RestartTest, RebootWipingTheRunrootLeavesExitedContainersAndNotReadyPods) {
+  reboot_and_check(false);
+}
+
+// The pin files outlive their namespaces here: recovery must look at what a
+// pin holds, not whether the file is there.
+TEST_F(RestartTest, RebootKeepingARunrootOnDiskLeavesExitedContainersAndNotReadyPods) {
+  reboot_and_check(true);
 }
 
 // Deadlines shorter than any set-up; a call whose deadline passes before the

@@ -287,7 +287,7 @@ TEST_F(PullTest, BasicAuthFromCriOrTheAuthFile) {
   ::close(fd);
   cfg_.auth_file = tmpl;
   holder_->set(cfg_);
-  images_->remove(img.config_digest);
+  ASSERT_TRUE(images_->remove(img.config_digest).ok());
   EXPECT_TRUE(service_->pull(img.ref, {}).ok());
   ::unlink(tmpl);
 }
