@@ -325,15 +325,25 @@ Status SandboxManager::stop_locked(Pod& pod, StepTimer* timer) {
   // NOTREADY is committed before the teardown starts: a daemon killed
   // half-way finishes it at start-up instead of reporting a ready pod whose
   // network or namespaces are already gone.
+  //
+  // Both commits of a stop are written, not fsynced. A daemon killed at any
+  // instant loses neither (the kernel holds what SQLite wrote). A power
+  // loss or kernel crash may drop them, and the reboot has then killed the
+  // pause and dropped the pins itself: a row still READY is what a pod
+  // running at the reboot leaves (start-up marks it NOTREADY when its pause
+  // or pins are gone and tears it down), a row NOTREADY still naming pins,
+  // the pause or a CNI cache entry gets the idempotent teardown again at
+  // start-up (host-local IPs included, through the cache). The next fsynced
+  // commit (RemovePodSandbox's, any RunPodSandbox's) makes them durable.
   if (pod.state != PodState::kNotReady) {
     pod.state = PodState::kNotReady;
-    CRID_TRY(store_->update(pod));
+    CRID_TRY(store_->update(pod, store::Durability::kWritten));
     spdlog::info("{} stopping", t);
     containers_.load()->pod_event(events::ContainerEventType::kStopped, pod);
     lap(timer, "mark-notready");
   }
   CRID_TRY(teardown_locked(pod, t, timer));
-  CRID_TRY(store_->update(pod));
+  CRID_TRY(store_->update(pod, store::Durability::kWritten));
   lap(timer, "commit");
   return Ok();
 }
