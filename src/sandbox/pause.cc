@@ -172,8 +172,12 @@ Status kill_pause(const InfraProcess& p, const std::string& what) {
   if (p.empty()) return Ok();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   // Not our child (its launcher exited), so no waitpid. A pidfd tells the
-  // exit without the 5 ms polling sleeps (most of a StopPodSandbox) and
-  // signals that very process, whatever happened to its pid meanwhile.
+  // exit without the 5 ms polling sleeps (an eighth of a StopPodSandbox)
+  // and signals that very process, whatever happened to its pid meanwhile.
+  // Nothing is recorded here: a daemon killed while waiting leaves the
+  // caller's last commit (a NOTREADY pod, or a journal note naming the
+  // pause), and start-up calls this again, which finds the pause dead or
+  // kills it.
 #ifdef SYS_pidfd_send_signal
   if (UniqueFd pidfd = open_pause_pidfd(p); pidfd.valid()) {
     if (::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0 &&
