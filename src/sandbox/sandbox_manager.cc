@@ -307,40 +307,68 @@ void SandboxManager::keep_for_retry(const std::string& key, const std::string& i
   spdlog::info("{} ready after its caller gave up: kept for the retry", t);
 }
 
-Status SandboxManager::stop_locked(Pod& pod) {
+namespace {
+
+// Ends a step of `timer`, if there is one.
+void lap(StepTimer* timer, const char* step) {
+  if (timer) timer->lap(step);
+}
+
+}  // namespace
+
+Status SandboxManager::stop_locked(Pod& pod, StepTimer* timer) {
   std::string t = tag("StopPodSandbox", pod.id, &pod.config.metadata);
   auto cfg = config_.get();
   CRID_TRY_CTX(containers_.load()->stop_all(pod.id, cfg->stop_grace_default),
                "stopping the containers of pod {}", pod.id);
+  lap(timer, "stop-containers");
   // NOTREADY is committed before the teardown starts: a daemon killed
   // half-way finishes it at start-up instead of reporting a ready pod whose
   // network or namespaces are already gone.
+  //
+  // Both commits of a stop are written, not fsynced. A daemon killed at any
+  // instant loses neither (the kernel holds what SQLite wrote). A power
+  // loss or kernel crash may drop them, and the reboot has then killed the
+  // pause and dropped the pins itself: a row still READY is what a pod
+  // running at the reboot leaves (start-up marks it NOTREADY when its pause
+  // or pins are gone and tears it down), a row NOTREADY still naming pins,
+  // the pause or a CNI cache entry gets the idempotent teardown again at
+  // start-up (host-local IPs included, through the cache). The next fsynced
+  // commit (RemovePodSandbox's, any RunPodSandbox's) makes them durable.
   if (pod.state != PodState::kNotReady) {
     pod.state = PodState::kNotReady;
-    CRID_TRY(store_->update(pod));
+    CRID_TRY(store_->update(pod, store::Durability::kWritten));
     spdlog::info("{} stopping", t);
     containers_.load()->pod_event(events::ContainerEventType::kStopped, pod);
+    lap(timer, "mark-notready");
   }
-  CRID_TRY(teardown_locked(pod, t));
-  return store_->update(pod);
+  CRID_TRY(teardown_locked(pod, t, timer));
+  CRID_TRY(store_->update(pod, store::Durability::kWritten));
+  lap(timer, "commit");
+  return Ok();
 }
 
-Status SandboxManager::teardown_locked(Pod& pod, const std::string& t) {
+Status SandboxManager::teardown_locked(Pod& pod, const std::string& t, StepTimer* timer) {
   // Killing the init of the pod's PID namespace ends whatever is left in it.
   CRID_TRY(kill_pause(pod.infra, t));
   pod.infra = {};
+  lap(timer, "kill-pause");
   // DEL while the netns still exists, so plugins can clean inside it.
   CRID_TRY_CTX(cni_->del(pod.id), "detaching pod {} from the network", pod.id);
   // The addresses went back to IPAM and may already belong to another pod;
   // a stopped pod reports none (the CNI result stays, as history).
   pod.ips.clear();
+  lap(timer, "cni-del");
   CRID_TRY_CTX(unmount_pod_shm(PodFilePaths{pod_dir(pod.id)}), "pod {}", pod.id);
+  lap(timer, "shm");
   CRID_TRY_CTX(remove_pod_namespaces(pod.ns), "pod {}", pod.id);
   pod.ns = {};
+  lap(timer, "namespaces");
   return Ok();
 }
 
 Status SandboxManager::stop(const std::string& id) {
+  StepTimer timer;
   auto resolved = resolve_id(id);
   if (!resolved) {
     if (resolved.error().kind() == ErrorKind::kNotFound) return Ok();
@@ -350,10 +378,15 @@ Status SandboxManager::stop(const std::string& id) {
   std::lock_guard lock(*mu);
   CRID_ASSIGN(auto pod, store_->get(*resolved));
   if (!pod) return Ok();  // removed meanwhile
-  return stop_locked(*pod);
+  timer.lap("lookup");
+  CRID_TRY(stop_locked(*pod, &timer));
+  spdlog::debug("{} took: {}", tag("StopPodSandbox", pod->id, &pod->config.metadata),
+                timer.summary());
+  return Ok();
 }
 
 Status SandboxManager::remove(const std::string& id) {
+  StepTimer timer;
   auto resolved = resolve_id(id);
   if (!resolved) {
     if (resolved.error().kind() == ErrorKind::kNotFound) return Ok();
@@ -364,14 +397,20 @@ Status SandboxManager::remove(const std::string& id) {
     std::lock_guard lock(*mu);
     CRID_ASSIGN(auto pod, store_->get(*resolved));
     if (!pod) return Ok();
+    timer.lap("lookup");
     // Stop is idempotent: run it even when NOTREADY, to finish a stop that
     // failed half-way.
-    CRID_TRY(stop_locked(*pod));
+    CRID_TRY(stop_locked(*pod, &timer));
     CRID_TRY_CTX(containers_.load()->remove_all(pod->id), "removing the containers of pod {}",
                  pod->id);
+    timer.lap("remove-containers");
     CRID_TRY_CTX(fs::remove_all(pod_dir(pod->id)), "removing pod dir of {}", pod->id);
+    timer.lap("pod-dir");
     CRID_TRY(store_->remove(pod->id));
-    spdlog::info("{} removed", tag("RemovePodSandbox", pod->id, &pod->config.metadata));
+    timer.lap("delete-row");
+    std::string t = tag("RemovePodSandbox", pod->id, &pod->config.metadata);
+    spdlog::info("{} removed", t);
+    spdlog::debug("{} took: {}", t, timer.summary());
     containers_.load()->pod_event(events::ContainerEventType::kDeleted, *pod);
     std::lock_guard names(names_mu_);
     if (unclaimed_.erase(name_key(pod->config.metadata)))

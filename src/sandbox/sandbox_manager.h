@@ -26,6 +26,7 @@
 #include "store/database.h"
 #include "store/operation_journal.h"
 #include "store/retry_answers.h"
+#include "util/step_timer.h"
 
 namespace crid::sandbox {
 
@@ -82,10 +83,11 @@ class SandboxManager {
                  std::function<std::string()> pod_cidr);
   std::shared_ptr<std::mutex> pod_lock(const std::string& id);
   Result<std::string> resolve_id(const std::string& id_or_prefix);
-  Status stop_locked(Pod& pod);
+  // `timer`, when given, gets one lap per step (for the debug line).
+  Status stop_locked(Pod& pod, StepTimer* timer = nullptr);
   // Pause, CNI attachment, shm and namespace pins of a NOTREADY pod;
   // idempotent, so start-up can finish a teardown cut short.
-  Status teardown_locked(Pod& pod, const std::string& tag);
+  Status teardown_locked(Pod& pod, const std::string& tag, StepTimer* timer = nullptr);
   // After a crash or reboot: creates left in the journal are undone, pod
   // dirs without a row are torn down, rows whose namespace pins are gone
   // become NOTREADY, retry answers of vanished pods are dropped.

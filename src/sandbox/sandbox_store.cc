@@ -105,7 +105,7 @@ Status SandboxStore::insert(const Pod& p) {
   });
 }
 
-Status SandboxStore::update(const Pod& p) {
+Status SandboxStore::update(const Pod& p, store::Durability durability) {
   return db_.transaction([&]() -> Status {
     CRID_ASSIGN(auto s, db_.prepare("UPDATE pods SET state=?2, netns=?3, ipcns=?4, utsns=?5, "
                                     "ips=?6, cni_result=?7, infra_pid=?8, infra_start=?9 "
@@ -114,7 +114,7 @@ Status SandboxStore::update(const Pod& p) {
         .bind(4, p.ns.ipc).bind(5, p.ns.uts).bind(6, json(p.ips).dump()).bind(7, p.cni_result)
         .bind(8, int64_t{p.infra.pid}).bind(9, static_cast<int64_t>(p.infra.start_time));
     return s.run();
-  });
+  }, durability);
 }
 
 Status SandboxStore::remove(const std::string& id) {

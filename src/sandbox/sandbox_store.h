@@ -18,7 +18,9 @@ class SandboxStore {
 
   // AlreadyExists (naming the holder) when the name quadruple is taken.
   Status insert(const Pod& pod);
-  Status update(const Pod& pod);  // state, pins, ips, CNI result
+  // State, pins, ips, CNI result. kWritten only where a lost update is
+  // redone by start-up (see the callers).
+  Status update(const Pod& pod, store::Durability durability = store::Durability::kSynced);
   Status remove(const std::string& id);
   Result<std::optional<Pod>> get(const std::string& id);
   Result<std::vector<Pod>> list();

@@ -652,6 +652,63 @@ TEST_F(WithoutCridPauseTest, CridRunsThePauseItselfWhenCridPauseIsMissing) {
       << "the pause outlived its pod";
 }
 
+// Host pids of the live (not zombie) processes in PID namespace `ns_ino`.
+std::set<pid_t> live_in_pid_ns(ino_t ns_ino) {
+  std::set<pid_t> found;
+  for (auto& p : std::filesystem::directory_iterator("/proc")) {
+    std::string name = p.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    struct stat st {};
+    if (::stat((p.path() / "ns/pid").c_str(), &st) != 0 || st.st_ino != ns_ino) continue;
+    std::string stat = read_text(p.path() / "stat");
+    auto close = stat.rfind(')');
+    if (close == std::string::npos || stat.size() <= close + 2 || stat[close + 2] == 'Z') continue;
+    found.insert(static_cast<pid_t>(std::stoi(name)));
+  }
+  return found;
+}
+
+// StopPodSandbox answers only once the pause and everything else in the
+// pod's PID namespace are dead (the pause's exit, as seen through its
+// pidfd, comes after the kernel has ended the rest of its namespace).
+TEST_F(PodSandboxTest, StopReturnsOnlyWhenEveryProcessOfThePodPidNamespaceIsDead) {
+  auto c = pod_config("pidstop");
+  c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
+  std::string id = run_ok(c);
+  pid_t pause = info(id).value("pid", 0);
+  ASSERT_GT(pause, 0);
+  struct stat ns {};
+  ASSERT_EQ(::stat(("/proc/" + std::to_string(pause) + "/ns/pid").c_str(), &ns), 0);
+  // A second process in the pod's PID namespace, its parent (nsenter, which
+  // forks for a PID namespace) outside it.
+  std::string target = std::to_string(pause);
+  std::vector<std::string> args = {"nsenter", "-t", target, "-p", "/bin/busybox", "sleep",
+                                   "1000"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t nsenter = 0;
+  ASSERT_EQ(::posix_spawnp(&nsenter, "nsenter", nullptr, nullptr, argv.data(), environ), 0);
+  std::set<pid_t> inside;
+  for (int i = 0; i < 500 && inside.size() < 2; ++i) {
+    inside = live_in_pid_ns(ns.st_ino);
+    if (inside.size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(inside.size(), 2u) << "the sleep never showed up in the pod's PID namespace";
+  EXPECT_TRUE(inside.count(pause));
+
+  ASSERT_TRUE(stop(id).ok());
+  EXPECT_EQ(live_in_pid_ns(ns.st_ino), std::set<pid_t>{});
+  int status = 0;
+  ASSERT_EQ(::waitpid(nsenter, &status, 0), nsenter);
+  EXPECT_TRUE(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0))
+      << "the sleep inside the pod was not killed";
+  // Stopping again finds the pause gone and is fine.
+  EXPECT_TRUE(stop(id).ok());
+  ASSERT_TRUE(remove(id).ok());
+  expect_nothing_left();
+}
+
 class SystemdDriverTest : public PodSandboxTest {
  protected:
   void configure() override {
