@@ -126,9 +126,15 @@ Result<std::string> ImagePuller::await(Operation& op, std::shared_future<Result<
     if (cancelled(caller_gone)) {
       op.waiters.erase(waiter);
       // The last one out stops the pull now, so that a caller arriving
-      // later starts afresh instead of joining a pull about to stop.
-      if (op.waiters.empty()) op.abandoned = true;
-      spdlog::info("[PullImage {}] a caller gave up; {} still wait for the pull", key, op.waiters.size());
+      // later starts afresh instead of joining a pull about to stop. Either
+      // here or in abandoned(), whichever sees it first, the stop is logged
+      // once.
+      if (op.waiters.empty() && !op.abandoned) {
+        op.abandoned = true;
+        spdlog::info("[PullImage {}] every caller gave up: stopping the pull", key);
+      } else {
+        spdlog::info("[PullImage {}] a caller gave up; {} still wait for the pull", key, op.waiters.size());
+      }
       return gave_up(key);
     }
   }
