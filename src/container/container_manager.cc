@@ -232,18 +232,23 @@ bool ContainerManager::poll_exit(Entry& e) {
 
 bool ContainerManager::wait_exit(Entry& e, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
+  for (bool exited = false; !exited;) {
     {
       std::unique_lock lock(e.mu);
       // Short waits: the runtime is asked between them in case the
       // watcher's event is late or lost.
       auto until = std::min(deadline, std::chrono::steady_clock::now() + 500ms);
-      if (e.exited.wait_until(lock, until, [&] { return e.rec.state == ContainerState::kExited; }))
-        return true;
+      exited = e.exited.wait_until(lock, until, [&] { return e.rec.state == ContainerState::kExited; });
     }
-    if (poll_exit(e)) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
+    if (!exited) exited = poll_exit(e);
+    if (!exited && std::chrono::steady_clock::now() >= deadline) return false;
   }
+  // record_exit wakes us before it publishes STOPPED, which it does holding
+  // events_mu: taking that lock once means the event is out, so a stop
+  // answers after its container's STOPPED, and a StopPodSandbox's own
+  // STOPPED follows its containers' (seen out of order in CI).
+  std::lock_guard events(e.events_mu);
+  return true;
 }
 
 Status ContainerManager::start(const std::string& id) {
